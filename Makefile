@@ -1,0 +1,54 @@
+# The two commands a newcomer runs: `make report` and `make test`.
+# Each creates .venv on first use and reinstalls when pyproject.toml changes.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+MONTH  ?= latest
+JOBS   ?=
+
+.PHONY: report test lint format nbval unit data benchmark clean-venv browser-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+## make report: the monthly report for the latest month the embedded data supports (or MONTH=YYYY-MM)
+report: $(VENV)/.installed
+	$(BIN)/rotation report --month $(MONTH) $(if $(JOBS),--jobs $(JOBS),)
+
+## make test: ruff, unit tests, then the notebooks under nbval (strict)
+test: lint unit nbval
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest tests
+
+# Notebooks are checked against their committed outputs, which are made from the embedded data/.
+nbval: $(VENV)/.installed-dev
+	env -u ROTATION_MIRROR $(BIN)/python -m pytest --nbval notebooks \
+	    --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## make data: rebuild data/ from ROTATION_MIRROR (or the network)
+data: $(VENV)/.installed
+	$(BIN)/rotation data build
+
+benchmark: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/run.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,91 @@
+"""The raw datasets the project knows, by name: ``french/<stem>``, ``shiller/ie_data``,
+``shiller/datahub_sp500_data``, ``spdji/sp-500-eps-est``, ``fred/<SERIES>``, ``prices/<TICKER>``.
+
+Each name resolves to a loader returning ``{table title: DataFrame}`` with provenance.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .errors import ParameterError
+
+__all__ = ["DATASETS", "PRICE_TICKERS", "load_dataset", "select_table", "raw_files_of"]
+
+#: Tickers with mirrored prices (sector SPDRs, size and style ETFs, ^VIX as "VIX").
+PRICE_TICKERS = (
+    "SPY", "IWM", "QQQ", "DIA", "SMH", "XBI", "EEM", "EFA", "GLD", "TLT", "VNQ", "VIX",
+    "XLB", "XLC", "XLE", "XLF", "XLI", "XLK", "XLP", "XLRE", "XLU", "XLV", "XLY",
+)
+
+
+def _names() -> list[str]:
+    from .sources.fred import FRED_SERIES
+    from .sources.french import FILES
+
+    return (
+        [f"french/{f}" for f in FILES]
+        + ["shiller/ie_data", "shiller/datahub_sp500_data", "spdji/sp-500-eps-est"]
+        + [f"fred/{s}" for s in FRED_SERIES]
+        + [f"prices/{t}" for t in PRICE_TICKERS]
+    )
+
+
+DATASETS: tuple[str, ...] = tuple(_names())
+
+
+def load_dataset(name: str) -> dict[str, pd.DataFrame]:
+    """Load a raw dataset by name (cache -> mirror -> URL) as ``{table title: DataFrame}``."""
+    source, _, item = name.partition("/")
+    if not item:
+        raise ParameterError("dataset", f"{name!r} is not SOURCE/NAME (see `rotation data list`)")
+    if source == "french":
+        from .sources.french import read_french
+
+        return read_french(item)
+    if source == "shiller" and item in ("ie_data", "datahub_sp500_data"):
+        from .sources.shiller import read_shiller
+
+        return {"Data": read_shiller(item)}
+    if source == "spdji" and item == "sp-500-eps-est":
+        from .sources.spdji import read_spdji
+
+        return read_spdji()
+    if source == "fred":
+        from .sources.fred import read_fred
+
+        s = read_fred(item)
+        df = s.to_frame()
+        df.attrs = dict(s.attrs)
+        return {item: df}
+    if source == "prices":
+        from .sources.prices import read_prices
+
+        return {item: read_prices(item)}
+    raise ParameterError("dataset", f"unknown dataset {name!r} (see `rotation data list`)")
+
+
+def select_table(tables: dict[str, pd.DataFrame], text: str | None, dataset: str) -> tuple[str, pd.DataFrame]:
+    """The first table whose title contains ``text`` (case-insensitive); the first table if None."""
+    if text is None:
+        return next(iter(tables.items()))
+    for title, df in tables.items():
+        if text.lower() in title.lower():
+            return title, df
+    raise ParameterError("table", f"no table of {dataset} matches {text!r}; tables: {', '.join(tables)}")
+
+
+def raw_files_of(name: str) -> list[str]:
+    """Mirror-relative paths a dataset reads (for `rotation data list`)."""
+    source, _, item = name.partition("/")
+    if source == "french":
+        return [f"french/{item}.CSV"]
+    if source == "shiller":
+        return ["shiller/ie_data.xls" if item == "ie_data" else "shiller/datahub_sp500_data.csv"]
+    if source == "spdji":
+        return ["spglobal/sp-500-eps-est.xlsx"]
+    if source == "fred":
+        return [f"fred/{item}.csv"]
+    from .sources.prices import PROVIDERS
+
+    return [f"prices/{folder}/{pat.format(t=item)}" for folder, pat, _, _ in PROVIDERS]

@@ -1,0 +1,163 @@
+"""``rotation`` command line: argument parsing and error-to-exit-code mapping only.
+
+Exit codes: 0 success, 1 data or runtime error, 2 usage error (bad argument or parameter).
+Errors print one line on stderr; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rotation",
+        description="Small-cap vs large-cap research: data, notebooks and monthly reports.",
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="list, show and build datasets", description="Raw datasets and the embedded derived tables.")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    dsub.add_parser("list", help="datasets with source, vintage, coverage and where they are read from",
+                    description="List raw datasets (read through cache -> ROTATION_MIRROR -> URL) and the derived tables in data/.")
+    show = dsub.add_parser("show", help="print one table of a dataset", description="Print one table of a raw dataset as CSV or JSON.")
+    show.add_argument("dataset", help="french/<stem>, shiller/ie_data, shiller/datahub_sp500_data, spdji/sp-500-eps-est, fred/<SERIES>, prices/<TICKER>")
+    show.add_argument("--table", help="case-insensitive substring of the table title (default: the first table)")
+    show.add_argument("--format", choices=("csv", "json"), default="csv")
+    dsub.add_parser("build", help="rebuild data/ from the mirror or the network",
+                    description="Rebuild the derived tables in data/ (csv.gz + manifest.json) from ROTATION_MIRROR or the official URLs.")
+
+    rep = sub.add_parser("report", help="render the notebooks for a month into an HTML report",
+                         description="Run the notebook sequence with papermill for a month (or a range) and write DIR/YYYY-MM/ with index.html, one page per notebook, the executed notebooks and summary.json.")
+    g = rep.add_mutually_exclusive_group()
+    g.add_argument("--month", help="report month YYYY-MM, or 'latest' (default): the latest month the data supports")
+    g.add_argument("--from", dest="from_month", help="first month of a backfill (with --to)")
+    rep.add_argument("--to", dest="to_month", help="last month of a backfill")
+    rep.add_argument("--out", default="reports", help="output folder (default: reports)")
+    rep.add_argument("--jobs", type=int, default=None, help="notebooks run in parallel (default: CPU count)")
+    rep.add_argument("--notebooks", help="comma-separated notebook numbers or names, e.g. 01,03")
+    rep.add_argument("--with-code", action="store_true", help="show input cells in the HTML pages")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .errors import RotationError
+
+    try:
+        return _run(args)
+    except RotationError as e:
+        if args.debug:
+            raise
+        print(f"rotation: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("rotation: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "data":
+        if args.data_command == "list":
+            return _data_list()
+        if args.data_command == "show":
+            return _data_show(args.dataset, args.table, args.format)
+        return _data_build()
+    from .report import run_report_command
+
+    return run_report_command(args)
+
+
+def _data_list() -> int:
+    from .catalog import DATASETS, load_dataset, raw_files_of
+    from .derived import TABLES, data_dir, manifest
+    from .errors import RotationError
+    from .provenance import provenance_of
+    from .sources._fetch import cache_dir, mirror_dir
+
+    m = mirror_dir()
+    print(f"Raw datasets (read from {'mirror ' + str(m) if m else 'cache ' + str(cache_dir()) + ' or the official URL'}):")
+    print(f"{'dataset':34} {'vintage':22} {'coverage':26} source")
+    for name in DATASETS:
+        if m is not None:
+            try:
+                tables = load_dataset(name)
+                p = provenance_of(next(iter(tables.values())))
+                print(f"{name:34} {p.vintage:22} {p.coverage:26} {p.publisher}")
+            except RotationError as e:
+                print(f"{name:34} {'unreadable':22} {'':26} {e}")
+        else:
+            print(f"{name:34} {'(not read offline)':22} {'':26} {', '.join(raw_files_of(name))}")
+    print()
+    print(f"Derived tables in {data_dir()} (used when ROTATION_MIRROR is unset):")
+    try:
+        man = manifest()["tables"]
+    except RotationError as e:
+        print(f"  {e}")
+        return 0
+    for name in TABLES:
+        e = man.get(name)
+        if e:
+            p = e["provenance"]
+            print(f"{name:26} {e['rows']:>7} rows  {p['coverage']:26} {p['vintage'][:60]}")
+    return 0
+
+
+def _frame_for_output(df):
+    import pandas as pd
+
+    out = df.copy()
+    if isinstance(out.index, pd.MultiIndex) or out.index.name is None and not isinstance(
+        out.index, pd.PeriodIndex | pd.DatetimeIndex
+    ):
+        out = out.reset_index() if isinstance(out.index, pd.MultiIndex) else out
+        return out, False
+    idx = out.index
+    if isinstance(idx, pd.PeriodIndex):
+        label = idx.strftime("%Y" if idx.freqstr.startswith(("Y", "A")) else "%Y-%m")
+        name = "period"
+    else:
+        label = pd.DatetimeIndex(idx).strftime("%Y-%m-%d")
+        name = idx.name or "date"
+    out.index = pd.Index(label, name=name)
+    out.columns = [str(c).strip() for c in out.columns]
+    return out, True
+
+
+def _data_show(dataset: str, table: str | None, fmt: str) -> int:
+    from .catalog import load_dataset, select_table
+
+    tables = load_dataset(dataset)
+    title, df = select_table(tables, table, dataset)
+    out, has_index = _frame_for_output(df)
+    if fmt == "csv":
+        sys.stdout.write(out.to_csv(index=has_index, na_rep="", lineterminator="\n"))
+    else:
+        recs = json.loads(out.reset_index().to_json(orient="records", date_format="iso") if has_index
+                          else out.to_json(orient="records", date_format="iso"))
+        prov = df.attrs.get("provenance", {})
+        json.dump({"dataset": dataset, "table": title, "provenance": prov, "rows": recs}, sys.stdout)
+        sys.stdout.write("\n")
+    return 0
+
+
+def _data_build() -> int:
+    from .derived import build_tables, data_dir
+
+    def progress(name: str) -> None:
+        print(f"building {name}", file=sys.stderr)
+
+    man = build_tables(progress=progress)
+    for name, e in man["tables"].items():
+        print(f"{data_dir() / e['file']}  {e['rows']} rows  {e['provenance']['vintage'][:70]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

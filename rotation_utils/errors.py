@@ -1,0 +1,67 @@
+"""One error hierarchy for the project.
+
+Every error names what a user needs to fix it: the file and row for bad data, the parameter for
+a bad argument, the ``ROTATION_MIRROR`` setting for a failed download. The CLI maps
+:class:`ParameterError` to exit code 2 and every other :class:`RotationError` to exit code 1.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RotationError", "DataError", "ParameterError", "NetworkError", "NotebookError"]
+
+
+class RotationError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    exit_code = 1
+
+
+class DataError(RotationError):
+    """A source file that cannot be read as documented.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    file : str, optional
+        The file (name or path) the problem is in.
+    row : int, optional
+        1-based line number in a text file, or 1-based row in a spreadsheet.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, row: int | None = None):
+        self.file = file
+        self.row = row
+        where = ""
+        if file:
+            where = f"{file}"
+            if row is not None:
+                where += f", row {row}"
+            where += ": "
+        super().__init__(f"{where}{message}")
+
+
+class ParameterError(RotationError, ValueError):
+    """A bad argument or notebook parameter; the message names it."""
+
+    exit_code = 2
+
+    def __init__(self, name: str, message: str):
+        self.name = name
+        super().__init__(f"parameter {name!r}: {message}")
+
+
+class NetworkError(RotationError):
+    """A download that failed; the message says how to use a local mirror instead."""
+
+
+class NotebookError(RotationError):
+    """A notebook that failed while rendering a report; names the notebook and cell."""
+
+    def __init__(self, notebook: str, cell: int | None, ename: str, evalue: str):
+        self.notebook = notebook
+        self.cell = cell
+        self.ename = ename
+        self.evalue = evalue
+        where = f"cell {cell}" if cell is not None else "kernel"
+        super().__init__(f"notebook {notebook} failed at {where}: {ename}: {evalue}")

@@ -1,0 +1,110 @@
+"""Where a table came from, carried in ``DataFrame.attrs['provenance']``.
+
+A :class:`Provenance` is a plain dict-like record so it survives pandas operations that copy
+``attrs`` and can be written as JSON into manifests and report summaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+__all__ = ["Provenance", "provenance_of", "caption", "with_provenance"]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The citation of one loaded table.
+
+    Attributes
+    ----------
+    publisher : str
+        Who publishes the data (e.g. "Kenneth R. French Data Library").
+    title : str
+        File or series title.
+    url : str
+        Official URL the raw file is published at.
+    vintage : str
+        Data vintage as the file states it (e.g. "CRSP 202408", "as of 2026-01-30").
+    sha256 : str
+        Hash of the raw file bytes that were parsed (empty for curated tables).
+    coverage : str
+        First and last period, "YYYY-MM .. YYYY-MM".
+    read_from : str
+        "mirror", "cache", "url" or "embedded data/".
+    table : str
+        The table title inside the file, when the file holds several.
+    """
+
+    publisher: str
+    title: str
+    url: str
+    vintage: str
+    sha256: str = ""
+    coverage: str = ""
+    read_from: str = ""
+    table: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Provenance:
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+    def updated(self, **changes: Any) -> Provenance:
+        return replace(self, **changes)
+
+    def caption(self) -> str:
+        """One line for a figure or table: source, table, vintage and coverage."""
+        parts = [f"Source: {self.publisher}, {self.title}"]
+        if self.table:
+            parts[0] += f" ({self.table})"
+        if self.vintage:
+            parts.append(f"vintage {self.vintage}")
+        if self.coverage:
+            parts.append(f"data {self.coverage}")
+        return "; ".join(parts) + "."
+
+
+def provenance_of(obj: Any) -> Provenance:
+    """Return the provenance stored on a pandas object.
+
+    Raises
+    ------
+    KeyError
+        If the object carries none (a table built without going through a loader).
+    """
+    p = obj.attrs.get("provenance")
+    if p is None:
+        raise KeyError("object carries no provenance in .attrs['provenance']")
+    return p if isinstance(p, Provenance) else Provenance.from_dict(p)
+
+
+def with_provenance(obj: Any, prov: Provenance, *, coverage: bool = True) -> Any:
+    """Attach ``prov`` to ``obj`` (in place) with the coverage of its index; return ``obj``."""
+    if coverage and len(obj.index):
+        prov = prov.updated(coverage=f"{_label(obj.index[0])} .. {_label(obj.index[-1])}")
+    obj.attrs["provenance"] = prov.to_dict()
+    return obj
+
+
+def caption(*objs: Any, note: str = "") -> str:
+    """Caption for a figure built from one or more loaded tables (one line per source)."""
+    lines = []
+    for o in objs:
+        c = provenance_of(o).caption()
+        if c not in lines:
+            lines.append(c)
+    if note:
+        lines.append(note)
+    return "\n".join(lines)
+
+
+def _label(x: Any) -> str:
+    if isinstance(x, tuple):
+        x = x[-1]
+    s = str(x)
+    return s[:10] if len(s) >= 10 and s[4] == "-" and s[7] == "-" else s
