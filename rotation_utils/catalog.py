@@ -14,8 +14,29 @@ __all__ = ["DATASETS", "PRICE_TICKERS", "load_dataset", "select_table", "raw_fil
 
 #: Tickers with mirrored prices (sector SPDRs, size and style ETFs, ^VIX as "VIX").
 PRICE_TICKERS = (
-    "SPY", "IWM", "QQQ", "DIA", "SMH", "XBI", "EEM", "EFA", "GLD", "TLT", "VNQ", "VIX",
-    "XLB", "XLC", "XLE", "XLF", "XLI", "XLK", "XLP", "XLRE", "XLU", "XLV", "XLY",
+    "SPY",
+    "IWM",
+    "QQQ",
+    "DIA",
+    "SMH",
+    "XBI",
+    "EEM",
+    "EFA",
+    "GLD",
+    "TLT",
+    "VNQ",
+    "VIX",
+    "XLB",
+    "XLC",
+    "XLE",
+    "XLF",
+    "XLI",
+    "XLK",
+    "XLP",
+    "XLRE",
+    "XLU",
+    "XLV",
+    "XLY",
 )
 
 
@@ -65,14 +86,18 @@ def load_dataset(name: str) -> dict[str, pd.DataFrame]:
     raise ParameterError("dataset", f"unknown dataset {name!r} (see `rotation data list`)")
 
 
-def select_table(tables: dict[str, pd.DataFrame], text: str | None, dataset: str) -> tuple[str, pd.DataFrame]:
+def select_table(
+    tables: dict[str, pd.DataFrame], text: str | None, dataset: str
+) -> tuple[str, pd.DataFrame]:
     """The first table whose title contains ``text`` (case-insensitive); the first table if None."""
     if text is None:
         return next(iter(tables.items()))
     for title, df in tables.items():
         if text.lower() in title.lower():
             return title, df
-    raise ParameterError("table", f"no table of {dataset} matches {text!r}; tables: {', '.join(tables)}")
+    raise ParameterError(
+        "table", f"no table of {dataset} matches {text!r}; tables: {', '.join(tables)}"
+    )
 
 
 def raw_files_of(name: str) -> list[str]:

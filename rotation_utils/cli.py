@@ -22,25 +22,52 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    data = sub.add_parser("data", help="list, show and build datasets", description="Raw datasets and the embedded derived tables.")
+    data = sub.add_parser(
+        "data",
+        help="list, show and build datasets",
+        description="Raw datasets and the embedded derived tables.",
+    )
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    dsub.add_parser("list", help="datasets with source, vintage, coverage and where they are read from",
-                    description="List raw datasets (read through cache -> ROTATION_MIRROR -> URL) and the derived tables in data/.")
-    show = dsub.add_parser("show", help="print one table of a dataset", description="Print one table of a raw dataset as CSV or JSON.")
-    show.add_argument("dataset", help="french/<stem>, shiller/ie_data, shiller/datahub_sp500_data, spdji/sp-500-eps-est, fred/<SERIES>, prices/<TICKER>")
-    show.add_argument("--table", help="case-insensitive substring of the table title (default: the first table)")
+    dsub.add_parser(
+        "list",
+        help="datasets with source, vintage, coverage and where they are read from",
+        description="List raw datasets (read through cache -> ROTATION_MIRROR -> URL) and the derived tables in data/.",
+    )
+    show = dsub.add_parser(
+        "show",
+        help="print one table of a dataset",
+        description="Print one table of a raw dataset as CSV or JSON.",
+    )
+    show.add_argument(
+        "dataset",
+        help="french/<stem>, shiller/ie_data, shiller/datahub_sp500_data, spdji/sp-500-eps-est, fred/<SERIES>, prices/<TICKER>",
+    )
+    show.add_argument(
+        "--table", help="case-insensitive substring of the table title (default: the first table)"
+    )
     show.add_argument("--format", choices=("csv", "json"), default="csv")
-    dsub.add_parser("build", help="rebuild data/ from the mirror or the network",
-                    description="Rebuild the derived tables in data/ (csv.gz + manifest.json) from ROTATION_MIRROR or the official URLs.")
+    dsub.add_parser(
+        "build",
+        help="rebuild data/ from the mirror or the network",
+        description="Rebuild the derived tables in data/ (csv.gz + manifest.json) from ROTATION_MIRROR or the official URLs.",
+    )
 
-    rep = sub.add_parser("report", help="render the notebooks for a month into an HTML report",
-                         description="Run the notebook sequence with papermill for a month (or a range) and write DIR/YYYY-MM/ with index.html, one page per notebook, the executed notebooks and summary.json.")
+    rep = sub.add_parser(
+        "report",
+        help="render the notebooks for a month into an HTML report",
+        description="Run the notebook sequence with papermill for a month (or a range) and write DIR/YYYY-MM/ with index.html, one page per notebook, the executed notebooks and summary.json.",
+    )
     g = rep.add_mutually_exclusive_group()
-    g.add_argument("--month", help="report month YYYY-MM, or 'latest' (default): the latest month the data supports")
+    g.add_argument(
+        "--month",
+        help="report month YYYY-MM, or 'latest' (default): the latest month the data supports",
+    )
     g.add_argument("--from", dest="from_month", help="first month of a backfill (with --to)")
     rep.add_argument("--to", dest="to_month", help="last month of a backfill")
     rep.add_argument("--out", default="reports", help="output folder (default: reports)")
-    rep.add_argument("--jobs", type=int, default=None, help="notebooks run in parallel (default: CPU count)")
+    rep.add_argument(
+        "--jobs", type=int, default=None, help="notebooks run in parallel (default: CPU count)"
+    )
     rep.add_argument("--notebooks", help="comma-separated notebook numbers or names, e.g. 01,03")
     rep.add_argument("--with-code", action="store_true", help="show input cells in the HTML pages")
     return p
@@ -82,7 +109,9 @@ def _data_list() -> int:
     from .sources._fetch import cache_dir, mirror_dir
 
     m = mirror_dir()
-    print(f"Raw datasets (read from {'mirror ' + str(m) if m else 'cache ' + str(cache_dir()) + ' or the official URL'}):")
+    print(
+        f"Raw datasets (read from {'mirror ' + str(m) if m else 'cache ' + str(cache_dir()) + ' or the official URL'}):"
+    )
     print(f"{'dataset':34} {'vintage':22} {'coverage':26} source")
     for name in DATASETS:
         if m is not None:
@@ -113,8 +142,10 @@ def _frame_for_output(df):
     import pandas as pd
 
     out = df.copy()
-    if isinstance(out.index, pd.MultiIndex) or out.index.name is None and not isinstance(
-        out.index, pd.PeriodIndex | pd.DatetimeIndex
+    if (
+        isinstance(out.index, pd.MultiIndex)
+        or out.index.name is None
+        and not isinstance(out.index, pd.PeriodIndex | pd.DatetimeIndex)
     ):
         out = out.reset_index() if isinstance(out.index, pd.MultiIndex) else out
         return out, False
@@ -139,10 +170,15 @@ def _data_show(dataset: str, table: str | None, fmt: str) -> int:
     if fmt == "csv":
         sys.stdout.write(out.to_csv(index=has_index, na_rep="", lineterminator="\n"))
     else:
-        recs = json.loads(out.reset_index().to_json(orient="records", date_format="iso") if has_index
-                          else out.to_json(orient="records", date_format="iso"))
+        recs = json.loads(
+            out.reset_index().to_json(orient="records", date_format="iso")
+            if has_index
+            else out.to_json(orient="records", date_format="iso")
+        )
         prov = df.attrs.get("provenance", {})
-        json.dump({"dataset": dataset, "table": title, "provenance": prov, "rows": recs}, sys.stdout)
+        json.dump(
+            {"dataset": dataset, "table": title, "provenance": prov, "rows": recs}, sys.stdout
+        )
         sys.stdout.write("\n")
     return 0
 
@@ -154,7 +190,7 @@ def _data_build() -> int:
         print(f"building {name}", file=sys.stderr)
 
     man = build_tables(progress=progress)
-    for name, e in man["tables"].items():
+    for e in man["tables"].values():
         print(f"{data_dir() / e['file']}  {e['rows']} rows  {e['provenance']['vintage'][:70]}")
     return 0
 

@@ -26,8 +26,22 @@ from .provenance import Provenance, provenance_of, with_provenance
 
 __all__ = ["TABLES", "load_table", "build_tables", "data_dir", "data_mode", "manifest"]
 
-_TICKERS = ("SPY", "IWM", "QQQ", "XLB", "XLC", "XLE", "XLF", "XLI", "XLK", "XLP", "XLRE", "XLU",
-            "XLV", "XLY")
+_TICKERS = (
+    "SPY",
+    "IWM",
+    "QQQ",
+    "XLB",
+    "XLC",
+    "XLE",
+    "XLF",
+    "XLI",
+    "XLK",
+    "XLP",
+    "XLRE",
+    "XLU",
+    "XLV",
+    "XLY",
+)
 
 
 @dataclass(frozen=True)
@@ -115,7 +129,9 @@ def _etf_close() -> pd.DataFrame:
         segments[t] = {"segments": pv.extra["segments"], "excluded": pv.extra["excluded"]}
     out = pd.DataFrame(frames).loc["2005-01-01":].round(4)
     prov = _merge_prov(srcs, "Daily closes of SPY, IWM, QQQ and the 11 Select Sector SPDRs")
-    prov = prov.updated(extra={**prov.extra, "segments": segments}, vintage=f"through {out.index[-1].date()}")
+    prov = prov.updated(
+        extra={**prov.extra, "segments": segments}, vintage=f"through {out.index[-1].date()}"
+    )
     return with_provenance(out, prov)
 
 
@@ -130,15 +146,60 @@ def _shiller_monthly() -> pd.DataFrame:
 TABLES: dict[str, DerivedTable] = {
     t.name: t
     for t in [
-        DerivedTable("spdji_index_pe", "S&P 500/400/600 and sector current-year operating P/E and 5-year projected EPS growth", _spdji("index_pe"), "none"),
-        DerivedTable("spdji_quarterly_eps", "S&P 500 operating and as-reported EPS by quarter, actual and estimate, with price and P/E", _spdji("quarterly_eps"), "quarter_end"),
-        DerivedTable("spdji_estimate_revisions", "S&P 500 yearly EPS estimates by observation date, with price and P/E", _spdji("estimate_revisions"), "observed"),
-        DerivedTable("spdji_annual_eps", "Calendar-year operating and as-reported EPS and P/E by index and sector", _spdji("annual_eps"), "none"),
-        DerivedTable("french_size_bm", "Value-weighted BE/ME of the five size quintiles (25 size x BE/ME portfolios)", _french_size_bm, "period"),
-        DerivedTable("french_factors", "Fama/French monthly factors Mkt-RF, SMB, HML, RF (percent per month)", _french_factors, "period"),
-        DerivedTable("fred_monthly", "Fed funds, 10-year yield, core CPI index, 10y-2y slope by month", _fred_monthly, "period"),
-        DerivedTable("etf_close", "Daily closes (US$) of SPY, IWM, QQQ and the sector SPDRs, providers spliced on returns", _etf_close, "date"),
-        DerivedTable("shiller_monthly", "S&P Composite price, dividend, earnings, CPI, long rate and CAPE by month", _shiller_monthly, "period"),
+        DerivedTable(
+            "spdji_index_pe",
+            "S&P 500/400/600 and sector current-year operating P/E and 5-year projected EPS growth",
+            _spdji("index_pe"),
+            "none",
+        ),
+        DerivedTable(
+            "spdji_quarterly_eps",
+            "S&P 500 operating and as-reported EPS by quarter, actual and estimate, with price and P/E",
+            _spdji("quarterly_eps"),
+            "quarter_end",
+        ),
+        DerivedTable(
+            "spdji_estimate_revisions",
+            "S&P 500 yearly EPS estimates by observation date, with price and P/E",
+            _spdji("estimate_revisions"),
+            "observed",
+        ),
+        DerivedTable(
+            "spdji_annual_eps",
+            "Calendar-year operating and as-reported EPS and P/E by index and sector",
+            _spdji("annual_eps"),
+            "none",
+        ),
+        DerivedTable(
+            "french_size_bm",
+            "Value-weighted BE/ME of the five size quintiles (25 size x BE/ME portfolios)",
+            _french_size_bm,
+            "period",
+        ),
+        DerivedTable(
+            "french_factors",
+            "Fama/French monthly factors Mkt-RF, SMB, HML, RF (percent per month)",
+            _french_factors,
+            "period",
+        ),
+        DerivedTable(
+            "fred_monthly",
+            "Fed funds, 10-year yield, core CPI index, 10y-2y slope by month",
+            _fred_monthly,
+            "period",
+        ),
+        DerivedTable(
+            "etf_close",
+            "Daily closes (US$) of SPY, IWM, QQQ and the sector SPDRs, providers spliced on returns",
+            _etf_close,
+            "date",
+        ),
+        DerivedTable(
+            "shiller_monthly",
+            "S&P Composite price, dividend, earnings, CPI, long rate and CAPE by month",
+            _shiller_monthly,
+            "period",
+        ),
     ]
 }
 
@@ -150,7 +211,7 @@ def data_dir() -> Path:
 
 
 def data_mode() -> str:
-    """"mirror" when raw files are read (ROTATION_MIRROR set), else "embedded"."""
+    """ "mirror" when raw files are read (ROTATION_MIRROR set), else "embedded"."""
     from .sources._fetch import mirror_dir
 
     return "mirror" if mirror_dir() is not None else "embedded"
@@ -162,7 +223,9 @@ _MEMO: dict[tuple[str, str, str], pd.DataFrame] = {}
 def manifest() -> dict:
     path = data_dir() / "manifest.json"
     if not path.is_file():
-        raise DataError("no manifest; run `rotation data build` with ROTATION_MIRROR set", file=str(path))
+        raise DataError(
+            "no manifest; run `rotation data build` with ROTATION_MIRROR set", file=str(path)
+        )
     return json.loads(path.read_text())
 
 
@@ -182,8 +245,10 @@ def load_table(name: str) -> pd.DataFrame:
         return _copy(_MEMO[key])
     entry = manifest().get("tables", {}).get(name)
     if entry is None:
-        raise DataError(f"table {name!r} is not in the manifest; run `rotation data build`",
-                        file=str(data_dir() / "manifest.json"))
+        raise DataError(
+            f"table {name!r} is not in the manifest; run `rotation data build`",
+            file=str(data_dir() / "manifest.json"),
+        )
     path = data_dir() / entry["file"]
     key = (mode, name, entry["sha256"])
     if key not in _MEMO:
@@ -226,7 +291,9 @@ def _to_csv_gz(df: pd.DataFrame, index: str) -> bytes:
     return raw.getvalue()
 
 
-def build_tables(out_dir: Path | None = None, *, progress: Callable[[str], None] | None = None) -> dict:
+def build_tables(
+    out_dir: Path | None = None, *, progress: Callable[[str], None] | None = None
+) -> dict:
     """Build every derived table from the raw files and write them with ``manifest.json``.
 
     Files are written to a temporary folder inside ``out_dir`` and renamed into place one by

@@ -16,11 +16,36 @@ from .provenance import Provenance, with_provenance
 
 __all__ = ["load_facts", "FACT_COLUMNS", "FACT_KINDS"]
 
-FACT_COLUMNS = ("id", "kind", "claim", "metric", "subject", "value", "unit", "qualifier",
-                "definition", "as_of", "publisher", "title", "url", "note")
+FACT_COLUMNS = (
+    "id",
+    "kind",
+    "claim",
+    "metric",
+    "subject",
+    "value",
+    "unit",
+    "qualifier",
+    "definition",
+    "as_of",
+    "publisher",
+    "title",
+    "url",
+    "note",
+)
 #: "seed_claim": a number the checked article states; "published_figure": a cited quote.
 FACT_KINDS = ("seed_claim", "published_figure")
-_REQUIRED = ("id", "kind", "metric", "subject", "value", "unit", "as_of", "publisher", "title", "url")
+_REQUIRED = (
+    "id",
+    "kind",
+    "metric",
+    "subject",
+    "value",
+    "unit",
+    "as_of",
+    "publisher",
+    "title",
+    "url",
+)
 _AS_OF = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 
@@ -46,24 +71,37 @@ def load_facts(path: Path | str | None = None) -> pd.DataFrame:
         r = int(i) + 2
         for c in _REQUIRED:
             if not row[c].strip():
-                raise DataError(f"column {c!r} is empty (every fact needs a source and date)",
-                                file=str(path), row=r)
+                raise DataError(
+                    f"column {c!r} is empty (every fact needs a source and date)",
+                    file=str(path),
+                    row=r,
+                )
         if row["kind"] not in FACT_KINDS:
-            raise DataError(f"kind {row['kind']!r} is not one of {FACT_KINDS}", file=str(path), row=r)
+            raise DataError(
+                f"kind {row['kind']!r} is not one of {FACT_KINDS}", file=str(path), row=r
+            )
         if not _AS_OF.match(row["as_of"]):
-            raise DataError(f"as_of {row['as_of']!r} is not YYYY-MM or YYYY-MM-DD", file=str(path), row=r)
+            raise DataError(
+                f"as_of {row['as_of']!r} is not YYYY-MM or YYYY-MM-DD", file=str(path), row=r
+            )
         if not row["url"].startswith(("http://", "https://")):
             raise DataError(f"url {row['url']!r} is not an http(s) URL", file=str(path), row=r)
         try:
             float(row["value"])
         except ValueError:
-            raise DataError(f"value {row['value']!r} is not a number", file=str(path), row=r) from None
+            raise DataError(
+                f"value {row['value']!r} is not a number", file=str(path), row=r
+            ) from None
     dup = df["id"].duplicated()
     if dup.any():
         r = int(dup.to_numpy().argmax()) + 2
         raise DataError(f"id {df['id'].iloc[r - 2]!r} appears twice", file=str(path), row=r)
     df["value"] = df["value"].astype(float)
     df = df.set_index("id")
-    prov = Provenance("rotation curated facts (each row cites its own source)", "data/facts.csv",
-                      url="", vintage=f"latest fact {max(df['as_of'])}")
+    prov = Provenance(
+        "rotation curated facts (each row cites its own source)",
+        "data/facts.csv",
+        url="",
+        vintage=f"latest fact {max(df['as_of'])}",
+    )
     return with_provenance(df, prov, coverage=False)

@@ -85,7 +85,9 @@ def expanding_percentile(history: pd.Series) -> pd.Series:
     return pd.Series(out, index=h.index, name="percentile")
 
 
-def valuation_zscore(history: pd.Series, *, expanding: bool = False, min_periods: int = 24) -> pd.Series | float:
+def valuation_zscore(
+    history: pd.Series, *, expanding: bool = False, min_periods: int = 24
+) -> pd.Series | float:
     """Z-score of the last value in its full history (float), or of every value in the history up
     to its date (Series, with ``expanding=True``). Population standard deviation."""
     h = history.dropna()
@@ -181,13 +183,17 @@ def compound_return(returns: pd.Series, *, percent: bool = True) -> float:
     return float(np.prod(1.0 + r) - 1.0)
 
 
-def rolling_compound_return(returns: pd.Series, window: int = 12, *, percent: bool = True) -> pd.Series:
+def rolling_compound_return(
+    returns: pd.Series, window: int = 12, *, percent: bool = True
+) -> pd.Series:
     """Compounded return over each trailing ``window`` periods (decimal); NaN until full."""
     r = returns / 100.0 if percent else returns
     return np.exp(np.log1p(r).rolling(window).sum()) - 1.0
 
 
-def relative_strength(price: pd.Series, benchmark: pd.Series, *, base: object | None = None) -> pd.Series:
+def relative_strength(
+    price: pd.Series, benchmark: pd.Series, *, base: object | None = None
+) -> pd.Series:
     """Price relative ``price / benchmark`` rescaled to 1.0 at ``base`` (default: first common date).
 
     Rising: ``price`` outperforms ``benchmark``.
@@ -203,7 +209,9 @@ def drawdown(series: pd.Series) -> pd.Series:
     return series / series.cummax() - 1.0
 
 
-def rrg(price: pd.Series, benchmark: pd.Series, *, window: int = 10, momentum: int = 4) -> pd.DataFrame:
+def rrg(
+    price: pd.Series, benchmark: pd.Series, *, window: int = 10, momentum: int = 4
+) -> pd.DataFrame:
     """JdK-style relative-rotation coordinates (an open approximation of the proprietary method).
 
     ``rs = price / benchmark``; ``rs_ratio = 100 * rs / mean(rs over the last window periods)``;
@@ -268,7 +276,12 @@ def rerating_grid(
     r_large = rerating_return(large_pe, large_pe, large_growth, years)
     data = [
         [
-            (1 + rerating_return(small_pe, small_pe + c * (large_pe - small_pe), large_growth + g, years))
+            (
+                1
+                + rerating_return(
+                    small_pe, small_pe + c * (large_pe - small_pe), large_growth + g, years
+                )
+            )
             / (1 + r_large)
             - 1
             for g in gaps
@@ -288,7 +301,11 @@ def year_over_year(series: pd.Series, periods: int = 12) -> pd.Series:
 
 
 def rate_regime(
-    series: pd.Series, *, lookback: int = 3, threshold: float = 0.25, labels=("cutting", "on hold", "hiking")
+    series: pd.Series,
+    *,
+    lookback: int = 3,
+    threshold: float = 0.25,
+    labels=("cutting", "on hold", "hiking"),
 ) -> pd.Series:
     """Label each period by the change of ``series`` over ``lookback`` periods.
 

@@ -39,7 +39,9 @@ def parse_fred(data: bytes, file: str = "<fred>") -> dict[str, pd.DataFrame]:
     head = [h.strip() for h in lines[0].split(",")]
     if len(head) != 2 or head[0].lower() not in ("observation_date", "date"):
         raise DataError(
-            f"header {lines[0]!r} is not 'observation_date,<SERIES>' or 'DATE,<SERIES>'", file=file, row=1
+            f"header {lines[0]!r} is not 'observation_date,<SERIES>' or 'DATE,<SERIES>'",
+            file=file,
+            row=1,
         )
     series = head[1]
     dates, values = [], np.empty(len(lines) - 1)
@@ -74,7 +76,9 @@ def read_fred(series: str) -> pd.Series:
 
         raise ParameterError("series", f"{series!r} is not a FRED series id")
     raw = fred_raw_file(series)
-    base = Provenance(PUBLISHER, f"{series}: {FRED_SERIES.get(series, series)}", raw.url, vintage="")
+    base = Provenance(
+        PUBLISHER, f"{series}: {FRED_SERIES.get(series, series)}", raw.url, vintage=""
+    )
     tables = load_tables(raw, parse_fred, base)
     df = next(iter(tables.values()))
     s = df.iloc[:, 0]

@@ -98,7 +98,9 @@ def parse_french(data: bytes, file: str = "<french>") -> dict[str, pd.DataFrame]
         stripped = line.strip()
         if not stripped or _ROW.match(line):
             if _ROW.match(line):
-                raise DataError("data row outside a table (no header line above)", file=file, row=i + 1)
+                raise DataError(
+                    "data row outside a table (no header line above)", file=file, row=i + 1
+                )
             title_block = []
         else:
             title_block.append(stripped)
@@ -126,7 +128,9 @@ def _table_checked(
         while len(cells) > ncol + 1 and cells[-1].strip() == "":
             cells.pop()
         if len(cells) != ncol + 1:
-            raise DataError(f"{len(cells) - 1} values for {ncol} columns", file=file, row=first_row + r)
+            raise DataError(
+                f"{len(cells) - 1} values for {ncol} columns", file=file, row=first_row + r
+            )
         keys.append(cells[0].strip())
         for c, cell in zip(header, cells[1:], strict=True):
             try:
@@ -142,9 +146,7 @@ def _table(rows: list[str], header: list[str], file: str, first_row: int) -> pd.
     ncol = len(header)
     try:
         # Fast path: pandas' C parser on the block; any irregularity falls to the checked path.
-        block = pd.read_csv(
-            io.StringIO("\n".join(rows)), header=None, dtype={0: str}, engine="c"
-        )
+        block = pd.read_csv(io.StringIO("\n".join(rows)), header=None, dtype={0: str}, engine="c")
         if block.shape[1] > ncol + 1:
             extra = block.iloc[:, ncol + 1 :]
             if extra.notna().any().any():
@@ -159,7 +161,9 @@ def _table(rows: list[str], header: list[str], file: str, first_row: int) -> pd.
     width = len(keys[0])
     if any(len(k) != width for k in keys):
         bad = next(r for r, k in enumerate(keys) if len(k) != width)
-        raise DataError("mixes monthly (YYYYMM) and annual (YYYY) rows", file=file, row=first_row + bad)
+        raise DataError(
+            "mixes monthly (YYYYMM) and annual (YYYY) rows", file=file, row=first_row + bad
+        )
     nums = np.array(keys, dtype=np.int64)
     if width == 6:
         years, months = nums // 100, nums % 100

@@ -24,18 +24,38 @@ __all__ = ["parse_prices", "splice_closes", "read_prices", "PROVIDERS", "Segment
 
 #: Providers oldest first: folder in the mirror, file name pattern, publisher, URL pattern.
 PROVIDERS = (
-    ("yahoo_2006_2025", "{t}_history.csv", "Yahoo Finance via yfinance (adjusted close)",
-     "https://finance.yahoo.com/quote/{t}/history"),
-    ("yahoo_2000_2026", "{t}.csv", "Yahoo Finance (adjusted close)",
-     "https://finance.yahoo.com/quote/{t}/history"),
-    ("alphavantage_2026", "{t}.csv", "Alpha Vantage TIME_SERIES_DAILY (unadjusted close)",
-     "https://www.alphavantage.co/query?function=TIME_SERIES_DAILY&symbol={t}&datatype=csv"),
+    (
+        "yahoo_2006_2025",
+        "{t}_history.csv",
+        "Yahoo Finance via yfinance (adjusted close)",
+        "https://finance.yahoo.com/quote/{t}/history",
+    ),
+    (
+        "yahoo_2000_2026",
+        "{t}.csv",
+        "Yahoo Finance (adjusted close)",
+        "https://finance.yahoo.com/quote/{t}/history",
+    ),
+    (
+        "alphavantage_2026",
+        "{t}.csv",
+        "Alpha Vantage TIME_SERIES_DAILY (unadjusted close)",
+        "https://www.alphavantage.co/query?function=TIME_SERIES_DAILY&symbol={t}&datatype=csv",
+    ),
 )
 #: The 11 Select Sector SPDR ETFs by GICS sector.
 SECTOR_ETFS = {
-    "XLB": "Materials", "XLC": "Communication Services", "XLE": "Energy", "XLF": "Financials",
-    "XLI": "Industrials", "XLK": "Information Technology", "XLP": "Consumer Staples",
-    "XLRE": "Real Estate", "XLU": "Utilities", "XLV": "Health Care", "XLY": "Consumer Discretionary",
+    "XLB": "Materials",
+    "XLC": "Communication Services",
+    "XLE": "Energy",
+    "XLF": "Financials",
+    "XLI": "Industrials",
+    "XLK": "Information Technology",
+    "XLP": "Consumer Staples",
+    "XLRE": "Real Estate",
+    "XLU": "Utilities",
+    "XLV": "Health Care",
+    "XLY": "Consumer Discretionary",
 }
 
 
@@ -71,15 +91,20 @@ def parse_prices(data: bytes, file: str = "<prices>") -> dict[str, pd.DataFrame]
     dates = pd.to_datetime(df.pop("date").str.strip(), format="%Y-%m-%d", errors="coerce")
     if dates.isna().any():
         i = int(dates.isna().to_numpy().argmax())
-        raise DataError(f"date {body[i].split(',')[0]!r} is not YYYY-MM-DD", file=file, row=body_start + i + 1)
+        raise DataError(
+            f"date {body[i].split(',')[0]!r} is not YYYY-MM-DD", file=file, row=body_start + i + 1
+        )
     out = pd.DataFrame(index=pd.DatetimeIndex(dates, name="date"))
     for col in df.columns:
         vals = pd.to_numeric(df[col], errors="coerce")
         bad = vals.isna() & df[col].notna()
         if bad.any():
             i = int(bad.to_numpy().argmax())
-            raise DataError(f"column {col!r}: {df[col].iloc[i]!r} is not a number", file=file,
-                            row=body_start + i + 1)
+            raise DataError(
+                f"column {col!r}: {df[col].iloc[i]!r} is not a number",
+                file=file,
+                row=body_start + i + 1,
+            )
         out[col] = vals.to_numpy(dtype=float)
     order = np.argsort(out.index.asi8, kind="stable")
     rows = order + body_start + 1  # file line of each sorted row
@@ -91,7 +116,9 @@ def parse_prices(data: bytes, file: str = "<prices>") -> dict[str, pd.DataFrame]
     nonpos = ~(out["close"] > 0) & out["close"].notna()
     if nonpos.any():
         i = int(nonpos.to_numpy().argmax())
-        raise DataError(f"close {out['close'].iloc[i]!r} is not positive", file=file, row=int(rows[i]))
+        raise DataError(
+            f"close {out['close'].iloc[i]!r} is not positive", file=file, row=int(rows[i])
+        )
     out.attrs["vintage"] = f"through {out.index[-1].date()}"
     return {"prices": out}
 
@@ -146,7 +173,9 @@ def splice_closes(parts: list[tuple[str, pd.Series]]) -> tuple[pd.Series, list[S
         earlier = older[older.index < anchor] * (close[anchor] / older[anchor])
         if not earlier.empty:
             close = pd.concat([earlier, close])
-            segments.insert(0, Segment(prov, str(earlier.index[0].date()), str(earlier.index[-1].date())))
+            segments.insert(
+                0, Segment(prov, str(earlier.index[0].date()), str(earlier.index[-1].date()))
+            )
     close.name = "close"
     return close, segments
 

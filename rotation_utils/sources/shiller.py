@@ -22,7 +22,9 @@ __all__ = ["parse_ie_data", "parse_datahub", "read_shiller", "SHILLER_FILES"]
 
 PUBLISHER = "Robert J. Shiller, Irrational Exuberance data"
 SHILLER_FILES = {
-    "ie_data": RawFile("shiller", "ie_data.xls", "http://www.econ.yale.edu/~shiller/data/ie_data.xls"),
+    "ie_data": RawFile(
+        "shiller", "ie_data.xls", "http://www.econ.yale.edu/~shiller/data/ie_data.xls"
+    ),
     "datahub_sp500_data": RawFile(
         "shiller",
         "datahub_sp500_data.csv",
@@ -121,7 +123,9 @@ def parse_ie_data(data: bytes, file: str = "ie_data.xls") -> dict[str, pd.DataFr
     ym = [_decimal_month(float(x)) for x in df.pop("date")]
     bad = [i for i, (_, m) in enumerate(ym) if not 1 <= m <= 12]
     if bad:
-        raise DataError(f"date {body.iloc[bad[0], 0]!r} is not YYYY.MM", file=file, row=h + 2 + bad[0])
+        raise DataError(
+            f"date {body.iloc[bad[0], 0]!r} is not YYYY.MM", file=file, row=h + 2 + bad[0]
+        )
     df.index = pd.PeriodIndex.from_ordinals([(y - 1970) * 12 + m - 1 for y, m in ym], freq="M")
     df.index.name = "period"
     _check_sorted(df.index, file, h + 2)
@@ -165,7 +169,9 @@ def parse_datahub(data: bytes, file: str = "datahub_sp500_data.csv") -> dict[str
         bad = vals.isna() & df[col].notna()
         if bad.any():
             i = int(bad.to_numpy().argmax())
-            raise DataError(f"column {col!r}: {df[col].iloc[i]!r} is not a number", file=file, row=i + 2)
+            raise DataError(
+                f"column {col!r}: {df[col].iloc[i]!r} is not a number", file=file, row=i + 2
+            )
         out[_DATAHUB_COLUMNS.get(col, _tidy_name(col))] = vals.replace(0.0, np.nan).to_numpy()
     _check_sorted(out.index, file, 2)
     out.attrs["vintage"] = f"through {out['price'].last_valid_index()}"

@@ -27,7 +27,13 @@ RAW = RawFile(
     "https://www.spglobal.com/spdji/en/documents/additional-material/sp-500-eps-est.xlsx",
 )
 #: Table titles returned by :func:`parse_spdji`.
-TABLES = ("index_pe", "quarterly_eps", "estimate_revisions", "annual_eps", "quarterly_eps_by_sector")
+TABLES = (
+    "index_pe",
+    "quarterly_eps",
+    "estimate_revisions",
+    "annual_eps",
+    "quarterly_eps_by_sector",
+)
 _MAIN, _SECTOR = "ESTIMATES&PEs", "SECTOR EPS"
 _INDEX_NAMES = {"S&P 500": "S&P 500", "MIDCAP": "S&P 400", "SMALLCAP": "S&P 600"}
 
@@ -130,25 +136,33 @@ def _index_pe(main: pd.DataFrame, file: str) -> pd.DataFrame:
         index_label = _norm(main.iat[r - 1, c]).replace(" 5YR", "")
         index = _INDEX_NAMES.get(index_label)
         if index is None:
-            raise DataError(f"sheet {_MAIN!r}: unknown index {index_label!r} above 'PROJ ANNUAL'",
-                            file=file, row=r)
+            raise DataError(
+                f"sheet {_MAIN!r}: unknown index {index_label!r} above 'PROJ ANNUAL'",
+                file=file,
+                row=r,
+            )
         pe_label = _norm(main.iat[r, c - 1])
         m = re.match(r"(\d{4}) EST", pe_label)
         if not m:
-            raise DataError(f"sheet {_MAIN!r}: expected 'YYYY EST' left of 'PROJ ANNUAL', found "
-                            f"{pe_label!r}", file=file, row=r + 1)
+            raise DataError(
+                f"sheet {_MAIN!r}: expected 'YYYY EST' left of 'PROJ ANNUAL', found {pe_label!r}",
+                file=file,
+                row=r + 1,
+            )
         year = int(m.group(1))
         rr = r + 2
         while rr < len(main) and isinstance(main.iat[rr, 0], str) and main.iat[rr, 0].strip():
             name = main.iat[rr, 0].strip()
-            rows.append({
-                "index": index,
-                "sector": "All" if name in ("S&P 500", "S&P 400", "S&P 600") else name,
-                "pe": _num(main.iat[rr, c - 1]),
-                "eps_growth_5y": _num(main.iat[rr, c]) / 100.0,
-                "peg": _num(main.iat[rr, c + 1]),
-                "estimate_year": year,
-            })
+            rows.append(
+                {
+                    "index": index,
+                    "sector": "All" if name in ("S&P 500", "S&P 400", "S&P 600") else name,
+                    "pe": _num(main.iat[rr, c - 1]),
+                    "eps_growth_5y": _num(main.iat[rr, c]) / 100.0,
+                    "peg": _num(main.iat[rr, c + 1]),
+                    "estimate_year": year,
+                }
+            )
             rr += 1
     if not rows:
         raise DataError(f"sheet {_MAIN!r}: index P/E table has no rows", file=file)
@@ -163,7 +177,9 @@ def _quarterly(main: pd.DataFrame, file: str) -> pd.DataFrame:
         labels[c] = " ".join(_norm(v) for v in main.iloc[h : h + 5, c] if _norm(v))
     (c12,) = [c for c, t in labels.items() if t.startswith("12 MONTH")][:1] or [None]
     if c12 is None:
-        raise DataError(f"sheet {_MAIN!r}: no '12 MONTH' column beside 'QUARTER'", file=file, row=h + 1)
+        raise DataError(
+            f"sheet {_MAIN!r}: no '12 MONTH' column beside 'QUARTER'", file=file, row=h + 1
+        )
     cols = {}
     for c, t in labels.items():
         if not t:
@@ -181,8 +197,11 @@ def _quarterly(main: pd.DataFrame, file: str) -> pd.DataFrame:
             cols["op_eps" if t.startswith("OPERATING") else "ar_eps"] = c
     need = {"price", "op_eps", "ar_eps", "op_pe", "ar_pe", "op_eps_12m", "ar_eps_12m"}
     if need - set(cols):
-        raise DataError(f"sheet {_MAIN!r}: quarterly table lacks columns {sorted(need - set(cols))}",
-                        file=file, row=h + 1)
+        raise DataError(
+            f"sheet {_MAIN!r}: quarterly table lacks columns {sorted(need - set(cols))}",
+            file=file,
+            row=h + 1,
+        )
     rows, status = [], None
     for r in range(h + 1, len(main)):
         label = main.iat[r, 0]
@@ -229,7 +248,9 @@ def _revisions(main: pd.DataFrame, file: str, as_of: pd.Timestamp) -> pd.DataFra
             break
         rows.append({"observed": d, **{n: _num(main.iat[r, c]) for c, n in names.items()}})
     if not rows:
-        raise DataError(f"sheet {_MAIN!r}: estimate table under 'OBSERVATION' has no rows", file=file)
+        raise DataError(
+            f"sheet {_MAIN!r}: estimate table under 'OBSERVATION' has no rows", file=file
+        )
     return pd.DataFrame(rows).set_index("observed")
 
 
@@ -267,17 +288,29 @@ def _sector_eps(sector: pd.DataFrame, file: str) -> dict[str, pd.DataFrame]:
                 if m := re.fullmatch(r"(\d{4})(E)? ?Q(\d)", t):
                     y, q = int(m.group(1)), int(m.group(3))
                     end = pd.Period(f"{y}Q{q}", freq="Q").end_time.normalize()
-                    quarterly.append((index, sec, basis, f"{y}Q{q}", v,
-                                      _status(end, first_estimate)))
+                    quarterly.append(
+                        (index, sec, basis, f"{y}Q{q}", v, _status(end, first_estimate))
+                    )
                 elif m := re.fullmatch(r"(\d{4}) ?(EPS|P/E)", t):
                     y = int(m.group(1))
                     end = pd.Timestamp(y, 12, 31)
-                    annual.append((index, sec, basis, y, m.group(2), v, _status(end, first_estimate)))
+                    annual.append(
+                        (index, sec, basis, y, m.group(2), v, _status(end, first_estimate))
+                    )
             rr += 1
-    a = pd.DataFrame(annual, columns=["index", "sector", "basis", "year", "kind", "value", "status"])
-    a = (a.pivot_table(index=["index", "sector", "basis", "year", "status"], columns="kind",
-                       values="value", aggfunc="first")
-         .rename(columns={"EPS": "eps", "P/E": "pe"}).reset_index("status"))
+    a = pd.DataFrame(
+        annual, columns=["index", "sector", "basis", "year", "kind", "value", "status"]
+    )
+    a = (
+        a.pivot_table(
+            index=["index", "sector", "basis", "year", "status"],
+            columns="kind",
+            values="value",
+            aggfunc="first",
+        )
+        .rename(columns={"EPS": "eps", "P/E": "pe"})
+        .reset_index("status")
+    )
     a.columns.name = None
     q = pd.DataFrame(quarterly, columns=["index", "sector", "basis", "quarter", "eps", "status"])
     q = q.set_index(["index", "sector", "basis", "quarter"])
@@ -300,6 +333,7 @@ def _split_index(name: str) -> tuple[str, str]:
 
 def read_spdji() -> dict[str, pd.DataFrame]:
     """Load every table of the S&P DJI workbook (cache -> mirror -> URL) with provenance."""
-    base = Provenance(PUBLISHER, "S&P 500 Earnings and Estimate Report (sp-500-eps-est.xlsx)",
-                      RAW.url, vintage="")
+    base = Provenance(
+        PUBLISHER, "S&P 500 Earnings and Estimate Report (sp-500-eps-est.xlsx)", RAW.url, vintage=""
+    )
     return load_tables(RAW, parse_spdji, base)

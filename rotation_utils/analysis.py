@@ -1,0 +1,262 @@
+"""Notebook-level computations: each function turns derived tables into one table or series a
+notebook shows. Pure functions of their inputs plus the report month (no look-ahead)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .months import clip_to_month, month_end, parse_month
+from .provenance import provenance_of, with_provenance
+from .spreads import (
+    at_52_week_high,
+    expanding_percentile,
+    period_return,
+    rate_regime,
+    relative_pe_discount,
+    rrg,
+    valuation_percentile,
+    widest_since,
+    year_over_year,
+)
+
+__all__ = [
+    "SnapshotStatus",
+    "snapshot_status",
+    "index_pe_summary",
+    "sector_pe_table",
+    "size_pb_ratio",
+    "size_pb_stats",
+    "next_year_pe",
+    "estimate_path",
+    "calendar_eps_growth",
+    "weekly_closes",
+    "rrg_table",
+    "quarterly_relative_returns",
+    "rotation_test",
+    "fifty_two_week_highs",
+    "macro_frame",
+    "relative_returns_by_regime",
+    "DOT_COM",
+]
+
+#: The dot-com bubble and bust, marked on history figures.
+DOT_COM = (pd.Period("1998-01", "M"), pd.Period("2002-12", "M"))
+
+
+class SnapshotStatus(str):
+    """Why a snapshot table can or cannot be used for a month ("ok" or a reason)."""
+
+
+def snapshot_status(table: pd.DataFrame, month: str) -> str:
+    """ "ok" when a snapshot table (e.g. the S&P DJI sheet) is dated on or before the month end;
+    else the reason it cannot be used without look-ahead."""
+    vintage = provenance_of(table).vintage  # "as of YYYY-MM-DD"
+    as_of = pd.Timestamp(vintage.replace("as of", "").strip())
+    if as_of <= month_end(parse_month(month)):
+        return "ok"
+    return (
+        f"the S&P DJI sheet is dated {as_of.date()}, after {month}: using it would look ahead, "
+        "and no earlier edition is mirrored"
+    )
+
+
+def index_pe_summary(index_pe: pd.DataFrame) -> pd.DataFrame:
+    """S&P 500 / 400 / 600 rows of the index P/E table (sector "All"): ``pe`` (x),
+    ``eps_growth_5y`` (decimal), ``peg``, plus ``discount_to_sp500`` (1 - pe / S&P 500 pe)."""
+    t = index_pe[index_pe["sector"] == "All"].set_index("index")[
+        ["pe", "eps_growth_5y", "peg", "estimate_year"]
+    ]
+    t["discount_to_sp500"] = relative_pe_discount(t["pe"], t.loc["S&P 500", "pe"])
+    t.attrs = dict(index_pe.attrs)
+    return t
+
+
+def sector_pe_table(index_pe: pd.DataFrame, value: str = "pe") -> pd.DataFrame:
+    """Sectors x (S&P 500, S&P 400, S&P 600) for ``value`` ("pe" or "eps_growth_5y"), with the
+    small-vs-large discount column when ``value == "pe"``."""
+    t = index_pe[index_pe["sector"] != "All"].pivot(index="sector", columns="index", values=value)
+    t = t[["S&P 500", "S&P 400", "S&P 600"]]
+    if value == "pe":
+        t["600 vs 500 discount"] = relative_pe_discount(t["S&P 600"], t["S&P 500"])
+    t.columns.name = None
+    t.attrs = dict(index_pe.attrs)
+    return t
+
+
+def size_pb_ratio(size_bm: pd.DataFrame, month: str) -> pd.Series:
+    """P/B of the smallest size quintile over P/B of the biggest, monthly, up to ``month``.
+
+    P/B = 1 / (value-weighted BE/ME), so the ratio is ``BE/ME(ME5) / BE/ME(ME1)`` (x); below 1
+    small caps are cheaper on book value.
+    """
+    b = clip_to_month(size_bm, month)
+    r = (b["ME5"] / b["ME1"]).dropna().rename("small_big_pb_ratio")
+    return with_provenance(r, provenance_of(size_bm))
+
+
+def size_pb_stats(ratio: pd.Series) -> dict:
+    """Latest value, its full-history percentile, z-score and "widest since" date of the ratio."""
+    last = ratio.index[-1]
+    since = widest_since(ratio, extreme="low")
+    # "Widest since" of the current episode: the lowest point of the last 12 months, and the last
+    # date before that point when the ratio was as low.
+    recent = ratio.iloc[-12:]
+    trough_at = recent.idxmin()
+    trough_since = widest_since(ratio, at=trough_at, extreme="low")
+    return {
+        "trough_12m": float(recent.min()),
+        "trough_12m_at": str(trough_at),
+        "trough_12m_widest_since": None if trough_since is None else str(trough_since),
+        "as_of": str(last),
+        "value": float(ratio.iloc[-1]),
+        "percentile": valuation_percentile(ratio),
+        "expanding_percentile": float(expanding_percentile(ratio).iloc[-1]),
+        "widest_since": None if since is None else str(since),
+        "dot_com_min": float(ratio.loc[str(DOT_COM[0]) : str(DOT_COM[1])].min()),
+        "all_time_min": float(ratio.min()),
+        "all_time_min_at": str(ratio.idxmin()),
+    }
+
+
+def next_year_pe(
+    revisions: pd.DataFrame, estimate_year: int, month: str
+) -> tuple[float | None, str, str]:
+    """S&P 500 P/E on the next year's estimate from the latest observation on or before the
+    month end: ``(value or None, as_of date, reason when None)``."""
+    r = clip_to_month(revisions, month)
+    col = f"pe_{estimate_year + 1}"
+    if r.empty or col not in r or r[col].dropna().empty:
+        return (
+            None,
+            "",
+            f"no S&P DJI observation of the {estimate_year + 1} P/E on or before {month}",
+        )
+    s = r[col].dropna()
+    return float(s.iloc[-1]), str(s.index[-1].date()), ""
+
+
+def estimate_path(revisions: pd.DataFrame, month: str) -> pd.DataFrame:
+    """Long table of yearly EPS estimates by observation date (≤ month end) for plotting:
+    ``observed``, ``year``, ``eps`` (index points)."""
+    r = clip_to_month(revisions, month)
+    cols = [c for c in r.columns if c.startswith("eps_") and c[4:].isdigit()]
+    out = r[cols].reset_index().melt(id_vars="observed", var_name="year", value_name="eps").dropna()
+    out["year"] = out["year"].str[4:]
+    return out
+
+
+def calendar_eps_growth(
+    annual_eps: pd.DataFrame, *, basis: str = "operating", sector: str = "All"
+) -> pd.DataFrame:
+    """Year-over-year growth (decimal) of calendar-year EPS for S&P 500 / 400 / 600, with
+    the status (actual / estimate) of the later year."""
+    a = annual_eps[
+        (annual_eps["basis"] == basis)
+        & (annual_eps["sector"] == sector)
+        & annual_eps["index"].isin(["S&P 500", "S&P 400", "S&P 600"])
+    ]
+    eps = a.pivot(index="year", columns="index", values="eps").sort_index()
+    status = a.drop_duplicates("year").set_index("year")["status"].sort_index()
+    g = eps / eps.shift(1) - 1.0
+    g["status"] = status
+    g.columns.name = None
+    return g.dropna(how="all", subset=["S&P 500", "S&P 400", "S&P 600"])
+
+
+def weekly_closes(close: pd.DataFrame) -> pd.DataFrame:
+    """Last close of each week ending Friday."""
+    return close.resample("W-FRI").last().dropna(how="all")
+
+
+def rrg_table(
+    close: pd.DataFrame, benchmark: str, tickers: list[str], *, window: int = 10, momentum: int = 4
+) -> pd.DataFrame:
+    """RS-ratio / RS-momentum of each ticker against ``benchmark`` on weekly closes: long table
+    ``date, ticker, rs_ratio, rs_momentum, quadrant``."""
+    w = weekly_closes(close)
+    parts = []
+    for t in tickers:
+        r = rrg(w[t], w[benchmark], window=window, momentum=momentum).dropna()
+        r["ticker"] = t
+        parts.append(r)
+    out = pd.concat(parts).reset_index().rename(columns={"index": "date"})
+    return out
+
+
+def quarterly_relative_returns(
+    close: pd.DataFrame, benchmark: str, month: str, quarters: int = 8
+) -> pd.DataFrame:
+    """Return of each ticker minus the benchmark's, per calendar quarter (decimal), for the last
+    ``quarters`` quarters that ended on or before the month end."""
+    c = clip_to_month(close, month)
+    q = c.resample("QE").last()
+    end = month_end(parse_month(month))
+    q = q[q.index <= end]
+    ret = q.pct_change().iloc[1:]
+    rel = ret.sub(ret[benchmark], axis=0).drop(columns=[benchmark])
+    rel.index = rel.index.to_period("Q")
+    return rel.tail(quarters)
+
+
+def rotation_test(
+    close: pd.DataFrame,
+    *,
+    quarter: str = "2025Q4",
+    source: str = "XLK",
+    targets: tuple[str, ...] = ("XLF", "XLI", "XLU"),
+    benchmark: str = "SPY",
+) -> pd.DataFrame | None:
+    """Relative returns in ``quarter`` vs the three quarters before, for the claim "money moved from
+    ``source`` into ``targets``". Rows: quarters; columns: each ticker's return minus the
+    benchmark's (decimal) and each target minus ``source``. None when the quarter is not complete
+    in the data."""
+    q = pd.Period(quarter, "Q")
+    if close.index[-1] < q.end_time.normalize() - pd.Timedelta(days=3):
+        return None
+    rows = {}
+    for k in range(3, -1, -1):
+        p = q - k
+        start, end = (p - 1).end_time.normalize(), p.end_time.normalize()
+        r = {t: period_return(close[t], start, end) for t in (source, *targets, benchmark)}
+        row = {f"{t} vs {benchmark}": r[t] - r[benchmark] for t in (source, *targets)}
+        row.update({f"{t} vs {source}": r[t] - r[source] for t in targets})
+        rows[str(p)] = row
+    return pd.DataFrame(rows).T
+
+
+def fifty_two_week_highs(close: pd.Series, start: str, end: str) -> pd.DataFrame:
+    """Days between ``start`` and ``end`` (inclusive) on which ``close`` set a 52-week closing high."""
+    flag = at_52_week_high(close)
+    days = flag.loc[start:end]
+    return close.loc[days[days].index].to_frame("close")
+
+
+def macro_frame(fred: pd.DataFrame, month: str) -> pd.DataFrame:
+    """Monthly macro series up to ``month``: ``fed_funds`` and ``ten_year`` (percent),
+    ``core_cpi_yoy`` (decimal), ``slope_10y2y`` (percentage points), and regimes
+    ``policy`` (cutting / on hold / hiking over 3 months) and ``curve`` (flattening / stable /
+    steepening of the 10y-2y slope, or of 10y minus fed funds where 10y-2y is missing)."""
+    f = clip_to_month(fred, month)
+    out = pd.DataFrame(index=f.index)
+    out["fed_funds"] = f["DFF"]
+    out["ten_year"] = f["DGS10"]
+    out["core_cpi_yoy"] = year_over_year(f["CPILFESL"])
+    out["slope_10y2y"] = f["T10Y2Y"]
+    slope = f["T10Y2Y"].fillna(f["DGS10"] - f["DFF"])
+    out["policy"] = rate_regime(f["DFF"], lookback=3, threshold=0.25)
+    out["curve"] = rate_regime(
+        slope, lookback=3, threshold=0.25, labels=("flattening", "stable", "steepening")
+    )
+    return out
+
+
+def relative_returns_by_regime(rel_returns: pd.Series, regimes: pd.Series) -> pd.DataFrame:
+    """Mean, median and count of monthly relative returns (decimal) in each regime.
+
+    Regimes are taken at the start of each month (the previous month's label) so a month's return
+    is grouped by information available before it.
+    """
+    lagged = regimes.shift(1)
+    df = pd.DataFrame({"ret": rel_returns, "regime": lagged}).dropna()
+    g = df.groupby("regime")["ret"]
+    return pd.DataFrame({"mean": g.mean(), "median": g.median(), "months": g.size()})
