@@ -56,7 +56,7 @@ def _merge_prov(objs: list, title: str, *, note: str = "") -> Provenance:
     provs = [provenance_of(o) for o in objs]
     vintages = list(dict.fromkeys(p.vintage for p in provs if p.vintage))
     return Provenance(
-        publisher=" + ".join(dict.fromkeys(p.publisher for p in provs)),
+        publisher=" + ".join(dict.fromkeys(x for p in provs for x in p.publisher.split(" + "))),
         title=title,
         url=" ".join(dict.fromkeys(p.url for p in provs)),
         vintage="; ".join(vintages),
@@ -114,7 +114,8 @@ def _fred_monthly() -> pd.DataFrame:
     out = pd.DataFrame(cols)
     out.index.name = "period"
     prov = _merge_prov(srcs, "DFF, DGS10, CPILFESL, T10Y2Y (T10Y2Y: monthly mean of daily)")
-    return with_provenance(out, prov.updated(publisher="Federal Reserve Bank of St. Louis, FRED"))
+    vintage = "; ".join(f"{s.name} {provenance_of(s).vintage}" for s in srcs)
+    return with_provenance(out, prov.updated(vintage=vintage))
 
 
 def _etf_close() -> pd.DataFrame:

@@ -85,7 +85,10 @@ def provenance_of(obj: Any) -> Provenance:
 
 def with_provenance(obj: Any, prov: Provenance, *, coverage: bool = True) -> Any:
     """Attach ``prov`` to ``obj`` (in place) with the coverage of its index; return ``obj``."""
-    if coverage and len(obj.index):
+    import pandas as pd
+
+    dated = isinstance(obj.index, pd.PeriodIndex | pd.DatetimeIndex)
+    if coverage and dated and len(obj.index):
         prov = prov.updated(coverage=f"{_label(obj.index[0])} .. {_label(obj.index[-1])}")
     obj.attrs["provenance"] = prov.to_dict()
     return obj
@@ -104,7 +107,5 @@ def caption(*objs: Any, note: str = "") -> str:
 
 
 def _label(x: Any) -> str:
-    if isinstance(x, tuple):
-        x = x[-1]
     s = str(x)
     return s[:10] if len(s) >= 10 and s[4] == "-" and s[7] == "-" else s

@@ -243,8 +243,9 @@ def read_prices(ticker: str) -> pd.DataFrame:
     for s in segments:
         out.loc[s.start : s.end, "provider"] = s.provider
     newest = provs[-1]
+    used = {s.provider for s in segments}
     prov = Provenance(
-        publisher=" + ".join(dict.fromkeys(p.publisher for p in provs)),
+        publisher=" + ".join(dict.fromkeys(pub for f, _, pub, _ in PROVIDERS if f in used)),
         title=f"{ticker} daily close",
         url=newest.url,
         vintage=f"through {out.index[-1].date()}",
