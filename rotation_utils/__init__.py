@@ -64,7 +64,7 @@ _LAZY = {
     "at_52_week_high": "spreads",
     "period_return": "spreads",
     # notebook helpers
-    "record": "record",
+    "record": "figures",
 }
 
 __all__ = sorted(_LAZY)

@@ -142,7 +142,7 @@ def _execute_one(src: str, dst: str, month: str, env: dict[str, str]) -> Noteboo
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from .record import records_in
+    from .figures import records_in
 
     name = Path(src).stem
     t0 = time.perf_counter()
@@ -268,13 +268,16 @@ def _figures_table(summary: dict, previous: dict | None) -> list[dict]:
     return rows
 
 
-def _fmt(value: Any, unit: str) -> str:
+_PERCENT_LIKE = re.compile(r"discount|growth|percentile|relative|yoy|smb")
+
+
+def _fmt(value: Any, unit: str, fid: str = "") -> str:
     if value is None:
         return "n/a"
     if isinstance(value, str):
         return value
     if unit == "ratio":
-        return f"{value:.1%}"
+        return f"{value:.1%}" if _PERCENT_LIKE.search(fid) else f"{value:.3f}"
     if unit == "x":
         return f"{value:.2f}x"
     if unit == "pp":
@@ -284,11 +287,11 @@ def _fmt(value: Any, unit: str) -> str:
     return f"{value:g}"
 
 
-def _fmt_change(value: Any, unit: str) -> str:
+def _fmt_change(value: Any, unit: str, fid: str = "") -> str:
     if value is None:
         return ""
     if unit == "ratio":
-        return f"{value * 100:+.1f} pp"
+        return f"{value * 100:+.1f} pp" if _PERCENT_LIKE.search(fid) else f"{value:+.3f}"
     if unit == "x":
         return f"{value:+.2f}x"
     return f"{value:+.2f}"

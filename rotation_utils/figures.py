@@ -74,20 +74,6 @@ def figure_payload(
     payload = {"id": id, "value": _clean(value), "unit": unit, "as_of": as_of, "source": source}
     if reason:
         payload["reason"] = reason
-    shown = payload["value"]
-    if isinstance(shown, float):
-        shown = f"{shown:.4g}"
-    text = (
-        f"{id} = {shown} {unit} (as of {as_of})"
-        if value is not None
-        else f"{id}: no value ({reason})"
-    )
-    try:
-        from IPython.display import display
-
-        display({FIGURE_MIME: payload, "text/plain": text}, raw=True)
-    except ImportError:  # plain Python: the return value is the record
-        pass
     return payload
 
 
