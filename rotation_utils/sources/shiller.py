@@ -92,7 +92,7 @@ def parse_ie_data(data: bytes, file: str = "ie_data.xls") -> dict[str, pd.DataFr
         raise DataError(f"not a readable Excel file ({e})", file=file) from None
     if "Data" not in book.sheet_names:
         raise DataError(f"no sheet 'Data' (sheets: {', '.join(book.sheet_names)})", file=file)
-    raw = book.parse("Data", header=None)
+    raw = pd.read_excel(book, sheet_name="Data", header=None)
     col0 = raw.iloc[:, 0]
     hdr = [i for i, v in enumerate(col0) if isinstance(v, str) and v.strip().lower() == "date"]
     if not hdr:
@@ -102,6 +102,7 @@ def parse_ie_data(data: bytes, file: str = "ie_data.xls") -> dict[str, pd.DataFr
     for c in range(raw.shape[1]):
         parts = [str(v).strip() for v in raw.iloc[max(0, h - 3) : h + 1, c] if pd.notna(v)]
         labels.append(" ".join(parts))
+    labels[0] = "Date"  # the column the header was found in, whatever text sits above it
     body = raw.iloc[h + 1 :]
     is_date = pd.to_numeric(body.iloc[:, 0], errors="coerce").notna().to_numpy()
     if not is_date.any():

@@ -107,7 +107,7 @@ def parse_spdji(data: bytes, file: str = "sp-500-eps-est.xlsx") -> dict[str, pd.
     for s in (_MAIN, _SECTOR):
         if s not in book.sheet_names:
             raise DataError(f"no sheet {s!r} (sheets: {', '.join(book.sheet_names)})", file=file)
-    main, sector = (book.parse(s, header=None) for s in (_MAIN, _SECTOR))
+    main, sector = (pd.read_excel(book, sheet_name=s, header=None) for s in (_MAIN, _SECTOR))
     as_of = _as_of(main, file)
     tables = {
         "index_pe": _index_pe(main, file),

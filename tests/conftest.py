@@ -1,0 +1,70 @@
+"""Shared fixtures: an isolated cache per test, the mirror (skip or fail), synthetic files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MIRROR = ROOT.parent / "shared" / "data"
+
+
+def _mirror_path() -> Path | None:
+    m = os.environ.get("ROTATION_MIRROR")
+    p = Path(m) if m else DEFAULT_MIRROR
+    return p if (p / "MANIFEST.md").is_file() else None
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own empty parse cache, so no test depends on another's."""
+    d = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("ROTATION_CACHE_DIR", str(d))
+    return d
+
+
+@pytest.fixture
+def no_mirror(monkeypatch):
+    monkeypatch.delenv("ROTATION_MIRROR", raising=False)
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The read-only mirror of the raw files. Skipped with a reason when absent, but an error
+    under CI=true, where a missing mirror must never pass silently."""
+    p = _mirror_path()
+    if p is None:
+        msg = f"mirror not found (set ROTATION_MIRROR or place shared/data at {DEFAULT_MIRROR})"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true but {msg}")
+        pytest.skip(msg)
+    return p
+
+
+@pytest.fixture
+def use_mirror(mirror, monkeypatch) -> Path:
+    monkeypatch.setenv("ROTATION_MIRROR", str(mirror))
+    return mirror
+
+
+@pytest.fixture
+def fake_mirror(tmp_path, monkeypatch):
+    """An empty mirror folder to put synthetic raw files in: ``fake_mirror("french/X.CSV", data)``."""
+    root = tmp_path / "mirror"
+    root.mkdir()
+    monkeypatch.setenv("ROTATION_MIRROR", str(root))
+
+    def put(rel: str, data: bytes | str) -> Path:
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data.encode() if isinstance(data, str) else data)
+        return p
+
+    put.root = root  # type: ignore[attr-defined]
+    return put
+
+
+def raw(mirror: Path, rel: str) -> bytes:
+    return (mirror / rel).read_bytes()
