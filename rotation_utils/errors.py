@@ -56,12 +56,27 @@ class NetworkError(RotationError):
 
 
 class NotebookError(RotationError):
-    """A notebook that failed while rendering a report; names the notebook and cell."""
+    """A notebook that failed while rendering a report; names the notebook, month and cell.
 
-    def __init__(self, notebook: str, cell: int | None, ename: str, evalue: str):
+    ``cell`` is the execution count shown as ``In [n]`` in the executed notebook that is kept
+    for debugging at ``kept``.
+    """
+
+    def __init__(
+        self,
+        notebook: str,
+        cell: int | None,
+        ename: str,
+        evalue: str,
+        *,
+        month: str = "",
+        kept: str = "",
+    ):
         self.notebook = notebook
         self.cell = cell
         self.ename = ename
         self.evalue = evalue
-        where = f"cell {cell}" if cell is not None else "kernel"
-        super().__init__(f"notebook {notebook} failed at {where}: {ename}: {evalue}")
+        where = f"at cell In [{cell}]" if cell is not None else "before running a cell"
+        when = f" for {month}" if month else ""
+        tail = f"; executed notebook kept in {kept}" if kept else ""
+        super().__init__(f"notebook {notebook} failed{when} {where}: {ename}: {evalue}{tail}")

@@ -401,9 +401,11 @@ def run_report(
                         shutil.copy2(r.output, failed_dir / Path(r.output).name)
                     failures.append(
                         NotebookError(
-                            f"{r.name} ({m}); executed notebook kept in {failed_dir}",
+                            r.name,
                             r.cell,
                             *(r.error.split(": ", 1) + [""])[:2],
+                            month=m,
+                            kept=str(failed_dir),
                         )
                     )
                 continue

@@ -1,0 +1,250 @@
+"""The report pipeline end to end: backfill of two months, failures, bad arguments, races, SIGINT."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rotation_utils.cli import main
+from rotation_utils.errors import NotebookError
+from rotation_utils.report import (
+    REQUIRED_FIGURES,
+    _figures_table,
+    _render_index,
+    list_notebooks,
+    run_report,
+)
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def reports(tmp_path_factory) -> Path:
+    """One backfill of two months (on the mirror when ROTATION_MIRROR is set, else on data/),
+    shared by the report and browser tests."""
+    out = tmp_path_factory.mktemp("reports")
+    cache = tmp_path_factory.mktemp("report-cache")
+    saved = os.environ.get("ROTATION_CACHE_DIR")
+    os.environ["ROTATION_CACHE_DIR"] = str(cache)
+    try:
+        run_report(["2025-06", "2026-01"], out, jobs=2, progress=False)
+    finally:
+        if saved is None:
+            os.environ.pop("ROTATION_CACHE_DIR", None)
+        else:
+            os.environ["ROTATION_CACHE_DIR"] = saved
+    return out
+
+
+def _summary(reports: Path, month: str) -> dict:
+    return json.loads((reports / month / "summary.json").read_text())
+
+
+def test_each_month_has_every_page_and_figure(reports):
+    for month in ("2025-06", "2026-01"):
+        d = reports / month
+        names = [p.stem for p in list_notebooks()]
+        for n in names:
+            assert (d / f"{n}.html").stat().st_size > 10_000 and (d / f"{n}.ipynb").is_file()
+        s = _summary(reports, month)
+        assert s["month"] == month and [n["name"] for n in s["notebooks"]] == names
+        assert all(n["status"] == "ok" and n["seconds"] > 0 for n in s["notebooks"])
+        assert set(REQUIRED_FIGURES) <= set(s["figures"])
+        for f in s["figures"].values():
+            assert {"value", "unit", "as_of", "source", "notebook"} <= set(f)
+            assert f["value"] is not None or f["reason"]
+        assert any(v == "CRSP 202408" for v in s["data_vintages"].values())
+        html = (d / "index.html").read_text()
+        assert f"Small caps vs large caps · {month}" in html and "Traceback" not in html
+    assert not list(reports.glob(".run-*")), "staging folders left behind"
+
+
+def test_figures_come_from_the_data_of_each_month(reports):
+    jan, jun = _summary(reports, "2026-01")["figures"], _summary(reports, "2025-06")["figures"]
+    assert (
+        jan["sp500_pe_current_year"]["value"] == 25.79
+        and jan["sp600_pe_current_year"]["value"] == 22.0
+    )
+    assert jan["small_large_pe_discount"]["value"] == pytest.approx(1 - 22 / 25.79, abs=1e-9)
+    assert jan["sp500_pe_next_year"]["value"] == pytest.approx(22.36665, abs=1e-5)
+    assert jan["sp500_eps_growth_5y"]["value"] == pytest.approx(0.173104, abs=1e-6)
+    # June 2025 may not use the January 2026 sheet: null with the reason; the next-year P/E comes
+    # from the 2025-06-30 observation instead.
+    assert (
+        jun["sp500_pe_current_year"]["value"] is None
+        and "look ahead" in jun["sp500_pe_current_year"]["reason"]
+    )
+    assert jun["sp500_pe_next_year"]["value"] == pytest.approx(21.01095, abs=1e-5)
+    # Where the data differ, the figures differ; where they do not (French data end 2024-08), they agree.
+    for fid in ("t10y2y", "fed_funds", "iwm_spy_relative_12m", "core_cpi_yoy"):
+        assert jan[fid]["value"] != jun[fid]["value"], fid
+    assert jan["small_big_pb_ratio"]["value"] == jun["small_big_pb_ratio"]["value"]
+    assert jan["smb_12m"]["as_of"] == "2024-08"
+    assert (
+        jan["claim_C8"]["value"] == "contradicted" and jun["claim_C8"]["value"] == "not checkable"
+    )
+
+
+def test_index_links_and_escaping(tmp_path):
+    summary = {
+        "month": "2026-02",
+        "generated_at": "2026-03-01T00:00:00+00:00",
+        "data_vintages": {"<b>x</b>": "v"},
+        "notebooks": [
+            {
+                "name": "01_x",
+                "status": "ok",
+                "seconds": 1.0,
+                "html": "01_x.html",
+                "ipynb": "01_x.ipynb",
+            }
+        ],
+        "figures": {
+            "sp500_pe_current_year": {
+                "value": 26.0,
+                "unit": "x",
+                "as_of": "2026-02-27",
+                "source": "<script>alert(1)</script>",
+                "notebook": "01_x",
+            }
+        },
+        "images": [],
+    }
+    prev = {"figures": {"sp500_pe_current_year": {"value": 25.5}}}
+    rows = _figures_table(summary, prev)
+    assert rows[0]["change"] == pytest.approx(0.5)
+    _render_index(summary, rows, tmp_path / "index.html", previous_month="2026-01")
+    html = (tmp_path / "index.html").read_text()
+    assert (
+        "<script>alert(1)</script>" not in html
+        and "&lt;script&gt;" in html
+        and "&lt;b&gt;x&lt;/b&gt;" in html
+    )
+    assert "Change vs 2026-01" in html and "+0.50x" in html
+
+
+def _broken_notebook(d: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell('month = "2026-01"')
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        p,
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise ValueError(f'broken on purpose for {month}')"),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = d / "99_broken.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_failing_notebook_publishes_nothing_and_keeps_the_old_report(tmp_path, capsys):
+    out = tmp_path / "out"
+    good = out / "2026-01"
+    good.mkdir(parents=True)
+    (good / "index.html").write_text("previous good report")
+    broken = _broken_notebook(tmp_path)
+    with pytest.raises(NotebookError) as e:
+        run_report(["2026-01"], out, jobs=1, notebooks=[broken], progress=False)
+    assert (
+        "99_broken" in str(e.value)
+        and "ValueError" in str(e.value)
+        and "at cell In [4]" in str(e.value)
+    )  # papermill injects a parameters cell
+    assert (good / "index.html").read_text() == "previous good report"
+    kept = out / "failed" / "2026-01" / "99_broken.ipynb"
+    assert kept.is_file() and "broken on purpose" in kept.read_text()
+    assert not list(out.glob(".run-*"))
+    assert "99_broken" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--month", "2026-13"], "'2026-13' is not a month"),
+        (["--month", "26-01"], "'26-01' is not a month"),
+        (["--month", "2099-01"], "is in the future"),
+        (["--month", "1900-01"], "before any data"),
+        (["--month", "2026-01", "--notebooks", "07"], "unknown notebook '07'"),
+        (["--from", "2026-01"], "--from and --to go together"),
+        (["--from", "2026-01", "--to", "2025-12"], "before --from"),
+        (["--month", "2026-01", "--jobs", "0"], "at least 1"),
+    ],
+)
+def test_bad_report_arguments_exit_2_and_write_nothing(tmp_path, capsys, args, needle):
+    out = tmp_path / "out"
+    assert main(["report", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0]
+    assert not out.exists()
+
+
+def test_out_pointing_at_a_file(tmp_path, capsys):
+    f = tmp_path / "file.txt"
+    f.write_text("keep me")
+    assert main(["report", "--month", "2026-01", "--out", str(f)]) == 2
+    assert "is not a folder" in capsys.readouterr().err and f.read_text() == "keep me"
+
+
+def _cli(*args: str, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "rotation_utils.cli", "report", *args, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def test_two_concurrent_runs_for_the_same_month_leave_one_complete_report(tmp_path):
+    out = tmp_path / "out"
+    procs = [
+        _cli("--month", "2026-01", "--notebooks", "05", "--jobs", "1", out=out) for _ in range(2)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    s = json.loads((out / "2026-01" / "summary.json").read_text())
+    assert [n["name"] for n in s["notebooks"]] == ["05_claims_check"]
+    assert (out / "2026-01" / "index.html").is_file()
+    assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".lock")) == ["2026-01"]
+
+
+def test_sigint_leaves_no_partial_month_and_keeps_the_previous_report(tmp_path):
+    out = tmp_path / "out"
+    (out / "2026-01").mkdir(parents=True)
+    (out / "2026-01" / "index.html").write_text("previous good report")
+    p = _cli("--month", "2026-01", "--jobs", "2", out=out)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(out.glob(".run-*/2026-01")):
+        time.sleep(0.1)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=300)
+    assert p.returncode != 0
+    assert (out / "2026-01" / "index.html").read_text() == "previous good report"
+    assert not list(out.glob(".run-*")), "staging folder left behind"
+    assert "Traceback" not in err
+
+
+def test_make_report_month_default_is_latest(tmp_path, monkeypatch, no_mirror):
+    from rotation_utils.report import latest_month
+
+    assert latest_month() == "2026-01"
+    shutil.rmtree(tmp_path, ignore_errors=True)
