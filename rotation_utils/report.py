@@ -456,7 +456,7 @@ def _summarize(month: str, res: list[NotebookResult], data: Path, notebooks: lis
                 "notebook": r.name,
                 **({"reason": f["reason"]} if f.get("reason") else {}),
             }
-    if len(res) == len(list_notebooks()):
+    if sorted(r.name for r in res) == sorted(p.stem for p in list_notebooks()):
         missing = [f for f in REQUIRED_FIGURES if f not in figures]
         if missing:
             raise DataError(f"notebooks did not record the headline figures {missing}")

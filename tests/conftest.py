@@ -68,3 +68,23 @@ def fake_mirror(tmp_path, monkeypatch):
 
 def raw(mirror: Path, rel: str) -> bytes:
     return (mirror / rel).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def reports(tmp_path_factory) -> Path:
+    """One backfill of two months (on the mirror when ROTATION_MIRROR is set, else on data/),
+    shared by the report and browser tests."""
+    out = tmp_path_factory.mktemp("reports")
+    cache = tmp_path_factory.mktemp("report-cache")
+    saved = os.environ.get("ROTATION_CACHE_DIR")
+    os.environ["ROTATION_CACHE_DIR"] = str(cache)
+    try:
+        from rotation_utils.report import run_report
+
+        run_report(["2025-06", "2026-01"], out, jobs=2, progress=False)
+    finally:
+        if saved is None:
+            os.environ.pop("ROTATION_CACHE_DIR", None)
+        else:
+            os.environ["ROTATION_CACHE_DIR"] = saved
+    return out

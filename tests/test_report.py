@@ -28,24 +28,6 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def reports(tmp_path_factory) -> Path:
-    """One backfill of two months (on the mirror when ROTATION_MIRROR is set, else on data/),
-    shared by the report and browser tests."""
-    out = tmp_path_factory.mktemp("reports")
-    cache = tmp_path_factory.mktemp("report-cache")
-    saved = os.environ.get("ROTATION_CACHE_DIR")
-    os.environ["ROTATION_CACHE_DIR"] = str(cache)
-    try:
-        run_report(["2025-06", "2026-01"], out, jobs=2, progress=False)
-    finally:
-        if saved is None:
-            os.environ.pop("ROTATION_CACHE_DIR", None)
-        else:
-            os.environ["ROTATION_CACHE_DIR"] = saved
-    return out
-
-
 def _summary(reports: Path, month: str) -> dict:
     return json.loads((reports / month / "summary.json").read_text())
 

@@ -1,0 +1,193 @@
+"""Speed benchmarks: one command, one table, ratios measured in the same run.
+
+    python benchmarks/run.py            # everything (about 5 minutes on 2 cores)
+    python benchmarks/run.py --quick    # skip the 12-month backfill
+
+Needs the mirror (ROTATION_MIRROR, default ../shared/data) and the dev extra (pandas-datareader).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("ROTATION_MIRROR", str(ROOT.parent / "shared" / "data"))
+
+ROWS: list[tuple[str, str, str, str]] = []
+
+
+def row(what: str, value: str, ratio: str = "", goal: str = "") -> None:
+    ROWS.append((what, value, ratio, goal))
+    print(f"  {what}: {value} {ratio}", file=sys.stderr)
+
+
+def best(fn, n: int = 5) -> float:
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_french() -> None:
+    import warnings
+
+    from pandas_datareader.famafrench import FamaFrenchReader
+
+    from rotation_utils.sources.french import FILES, parse_french
+
+    warnings.filterwarnings("ignore")
+    mirror = Path(os.environ["ROTATION_MIRROR"])
+    for name in FILES:
+        data = (mirror / "french" / f"{name}.CSV").read_bytes()
+        ours = best(lambda data=data, name=name: parse_french(data, name))
+
+        def pdr(data=data, name=name):
+            r = FamaFrenchReader(name, start="1900", end="2100")
+            r._read_zipfile = lambda url: data.decode("latin-1")
+            return r._read_one_data(r.url, None)
+
+        try:
+            theirs = best(pdr)
+            row(
+                f"French parse {name}",
+                f"{ours * 1000:.1f} ms",
+                f"pdr {theirs * 1000:.1f} ms ({theirs / ours:.1f}x faster)",
+                "faster than pdr",
+            )
+        except Exception as e:  # pandas-datareader 0.11.1 crashes on three of the files
+            row(
+                f"French parse {name}",
+                f"{ours * 1000:.1f} ms",
+                f"pdr fails: {type(e).__name__}",
+                "faster than pdr",
+            )
+
+
+def bench_cached_load() -> None:
+    from rotation_utils.derived import load_table
+    from rotation_utils.sources.french import read_french
+    from rotation_utils.sources.spdji import read_spdji
+
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["ROTATION_CACHE_DIR"] = cache
+        cold = best(lambda: read_french("25_Portfolios_5x5"), 1)
+        warm = best(lambda: read_french("25_Portfolios_5x5"), 10)
+        row(
+            "Load 25_Portfolios_5x5 (10 tables), cold / cached",
+            f"{cold * 1000:.1f} / {warm * 1000:.1f} ms",
+            "",
+            "cached <= 10 ms",
+        )
+        cold = best(read_spdji, 1)
+        warm = best(read_spdji, 10)
+        row(
+            "Load sp-500-eps-est.xlsx (5 tables), cold / cached",
+            f"{cold * 1000:.1f} / {warm * 1000:.1f} ms",
+            "",
+            "cached <= 10 ms",
+        )
+    saved = os.environ.pop("ROTATION_MIRROR")
+    from rotation_utils import derived
+
+    derived._MEMO.clear()
+    first = best(lambda: (derived._MEMO.clear(), load_table("etf_close")), 5)
+    row("Load embedded data/etf_close.csv.gz (largest table)", f"{first * 1000:.1f} ms", "", "")
+    os.environ["ROTATION_MIRROR"] = saved
+
+
+def bench_import() -> None:
+    code = "import time; t = time.perf_counter(); import rotation_utils; print(time.perf_counter() - t)"
+    times = [
+        float(subprocess.check_output([sys.executable, "-c", code], text=True)) for _ in range(5)
+    ]
+    row("import rotation_utils", f"{min(times) * 1000:.1f} ms", "", "<= 300 ms")
+
+
+TRIVIAL = """{"cells": [
+ {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "month = '2026-01'", "outputs": [], "execution_count": null},
+ {"cell_type": "code", "metadata": {}, "source": "import pandas as pd\\nimport seaborn as sns\\nimport matplotlib.pyplot as plt\\nfig, ax = plt.subplots()\\nsns.lineplot(x=[1, 2, 3], y=[1, 4, 9], ax=ax)\\nplt.show()", "outputs": [], "execution_count": null}
+], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}"""
+
+
+def bench_report(backfill: bool) -> None:
+    from rotation_utils.report import list_notebooks, run_report
+
+    n = len(list_notebooks())
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        nbdir = tmp / "trivial"
+        nbdir.mkdir()
+        trivial = []
+        for i in range(n):
+            p = nbdir / f"{i:02d}_trivial.ipynb"
+            p.write_text(TRIVIAL)
+            trivial.append(p)
+        os.environ["ROTATION_CACHE_DIR"] = str(tmp / "cache")
+        floor = best(
+            lambda: run_report(
+                ["2026-01"], tmp / "floor", jobs=2, notebooks=trivial, progress=False
+            ),
+            1,
+        )
+        row(
+            f"Floor: {n} trivial notebooks (papermill + nbconvert, 2 workers)",
+            f"{floor:.1f} s",
+            "1.00x",
+            "",
+        )
+        cold = best(lambda: run_report(["2026-01"], tmp / "cold", jobs=2, progress=False), 1)
+        row(
+            "Report 2026-01, cold (empty cache, mirror)",
+            f"{cold:.1f} s",
+            f"{cold / floor:.2f}x floor",
+            "<= 3x floor",
+        )
+        warm = best(lambda: run_report(["2026-01"], tmp / "warm", jobs=2, progress=False), 1)
+        row(
+            "Report 2026-01, warm (cache filled)",
+            f"{warm:.1f} s",
+            f"{warm / floor:.2f}x floor",
+            "<= 1.5x floor",
+        )
+        if backfill:
+            months = [f"2025-{m:02d}" for m in range(2, 13)] + ["2026-01"]
+            bf = best(lambda: run_report(months, tmp / "backfill", jobs=2, progress=False), 1)
+            row(
+                "Backfill 2025-02 .. 2026-01 (12 months)",
+                f"{bf:.1f} s",
+                f"{bf / warm:.2f}x one month",
+                "<= 6x one month",
+            )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--quick", action="store_true", help="skip the 12-month backfill")
+    args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}", file=sys.stderr)
+    bench_import()
+    bench_french()
+    bench_cached_load()
+    bench_report(backfill=not args.quick)
+    width = max(len(r[0]) for r in ROWS)
+    print(f"| {'benchmark':{width}} | value | ratio | goal |")
+    print(f"|{'-' * (width + 2)}|---|---|---|")
+    for what, value, ratio, goal in ROWS:
+        print(f"| {what:{width}} | {value} | {ratio} | {goal} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
