@@ -14,7 +14,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rotation_utils.cli import main
 from rotation_utils.errors import NotebookError
 from rotation_utils.report import (
     REQUIRED_FIGURES,
@@ -152,34 +151,6 @@ def test_failing_notebook_publishes_nothing_and_keeps_the_old_report(tmp_path, c
     assert kept.is_file() and "broken on purpose" in kept.read_text()
     assert not list(out.glob(".run-*"))
     assert "99_broken" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (["--month", "2026-13"], "'2026-13' is not a month"),
-        (["--month", "26-01"], "'26-01' is not a month"),
-        (["--month", "2099-01"], "is in the future"),
-        (["--month", "1900-01"], "before any data"),
-        (["--month", "2026-01", "--notebooks", "07"], "unknown notebook '07'"),
-        (["--from", "2026-01"], "--from and --to go together"),
-        (["--from", "2026-01", "--to", "2025-12"], "before --from"),
-        (["--month", "2026-01", "--jobs", "0"], "at least 1"),
-    ],
-)
-def test_bad_report_arguments_exit_2_and_write_nothing(tmp_path, capsys, args, needle):
-    out = tmp_path / "out"
-    assert main(["report", *args, "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and needle in err[0]
-    assert not out.exists()
-
-
-def test_out_pointing_at_a_file(tmp_path, capsys):
-    f = tmp_path / "file.txt"
-    f.write_text("keep me")
-    assert main(["report", "--month", "2026-01", "--out", str(f)]) == 2
-    assert "is not a folder" in capsys.readouterr().err and f.read_text() == "keep me"
 
 
 def _cli(*args: str, out: Path) -> subprocess.Popen:

@@ -185,7 +185,7 @@ def load_tables(
     entry = cache_dir() / "parsed" / key / sha
     tables = _read_entry(entry)
     if tables is None:
-        tables = parse(data, raw.path)
+        tables = parse(data, raw.mirror_relpath)
         _write_entry(entry, tables)
     out = {}
     for title, df in tables.items():

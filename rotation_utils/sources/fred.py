@@ -58,7 +58,7 @@ def parse_fred(data: bytes, file: str = "<fred>") -> dict[str, pd.DataFrame]:
         what = "duplicated" if steps[i - 1] == 0 else "out of order"
         raise DataError(f"date {dates[i]} is {what}", file=file, row=i + 2)
     df = pd.DataFrame({series: values}, index=idx)
-    if len(idx) > 1 and (idx.day == 1).all() and steps.min() >= 28:
+    if (idx.day == 1).all() and (len(idx) == 1 or steps.min() >= 28):
         df.index = idx.to_period("M").rename("period")
     last = df[series].last_valid_index()
     df.attrs["vintage"] = f"through {str(last)[:10]}"

@@ -145,8 +145,13 @@ def _table_checked(
 def _table(rows: list[str], header: list[str], file: str, first_row: int) -> pd.DataFrame:
     ncol = len(header)
     try:
+        if min(r.count(",") for r in rows) < ncol:
+            raise ValueError  # a short or truncated row: let the checked path name it
+
         # Fast path: pandas' C parser on the block; any irregularity falls to the checked path.
-        block = pd.read_csv(io.StringIO("\n".join(rows)), header=None, dtype={0: str}, engine="c")
+        block = pd.read_csv(
+            io.StringIO("\n".join(rows)), header=None, dtype={0: str}, engine="c", na_filter=False
+        )
         if block.shape[1] > ncol + 1:
             extra = block.iloc[:, ncol + 1 :]
             if extra.notna().any().any():

@@ -117,7 +117,7 @@ def parse_prices(data: bytes, file: str = "<prices>") -> dict[str, pd.DataFrame]
     if nonpos.any():
         i = int(nonpos.to_numpy().argmax())
         raise DataError(
-            f"close {out['close'].iloc[i]!r} is not positive", file=file, row=int(rows[i])
+            f"close {float(out['close'].iloc[i])!r} is not positive", file=file, row=int(rows[i])
         )
     out.attrs["vintage"] = f"through {out.index[-1].date()}"
     return {"prices": out}
