@@ -56,7 +56,7 @@ def test_cached_load_reads_the_parse_not_the_parser(fake_mirror):
     fake_mirror("fred/DFF.csv", FRED_A)
     _fetch.load_tables(fred.fred_raw_file("DFF"), counting, base)
     s = _fetch.load_tables(fred.fred_raw_file("DFF"), counting, base)
-    assert calls == ["DFF.csv"] and s["DFF"]["DFF"].iloc[-1] == 3.75
+    assert calls == ["fred/DFF.csv"] and s["DFF"]["DFF"].iloc[-1] == 3.75
 
 
 def test_mirror_without_the_file_names_it(fake_mirror):
