@@ -9,35 +9,12 @@ from __future__ import annotations
 import pandas as pd
 
 from .errors import ParameterError
+from .sources.prices import REPORT_TICKERS
 
 __all__ = ["DATASETS", "PRICE_TICKERS", "load_dataset", "select_table", "raw_files_of"]
 
 #: Tickers with mirrored prices (sector SPDRs, size and style ETFs, ^VIX as "VIX").
-PRICE_TICKERS = (
-    "SPY",
-    "IWM",
-    "QQQ",
-    "DIA",
-    "SMH",
-    "XBI",
-    "EEM",
-    "EFA",
-    "GLD",
-    "TLT",
-    "VNQ",
-    "VIX",
-    "XLB",
-    "XLC",
-    "XLE",
-    "XLF",
-    "XLI",
-    "XLK",
-    "XLP",
-    "XLRE",
-    "XLU",
-    "XLV",
-    "XLY",
-)
+PRICE_TICKERS = (*REPORT_TICKERS, "DIA", "SMH", "XBI", "EEM", "EFA", "GLD", "TLT", "VNQ", "VIX")
 
 
 def _names() -> list[str]:

@@ -26,23 +26,6 @@ from .provenance import Provenance, provenance_of, with_provenance
 
 __all__ = ["TABLES", "load_table", "build_tables", "data_dir", "data_mode", "manifest"]
 
-_TICKERS = (
-    "SPY",
-    "IWM",
-    "QQQ",
-    "XLB",
-    "XLC",
-    "XLE",
-    "XLF",
-    "XLI",
-    "XLK",
-    "XLP",
-    "XLRE",
-    "XLU",
-    "XLV",
-    "XLY",
-)
-
 
 @dataclass(frozen=True)
 class DerivedTable:
@@ -119,10 +102,10 @@ def _fred_monthly() -> pd.DataFrame:
 
 
 def _etf_close() -> pd.DataFrame:
-    from .sources.prices import read_prices
+    from .sources.prices import REPORT_TICKERS, read_prices
 
     frames, srcs, segments = {}, [], {}
-    for t in _TICKERS:
+    for t in REPORT_TICKERS:
         p = read_prices(t)
         frames[t] = p["close"]
         srcs.append(p)

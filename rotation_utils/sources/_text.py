@@ -6,7 +6,7 @@ import math
 
 from ..errors import DataError
 
-__all__ = ["decode_text", "parse_number"]
+__all__ = ["decode_text", "parse_number", "numeric_column"]
 
 
 def decode_text(data: bytes, file: str) -> list[str]:
@@ -45,3 +45,19 @@ def parse_number(cell: str, *, file: str, row: int, column: str, missing: tuple[
         return float(s)
     except ValueError:
         raise DataError(f"column {column!r}: {s!r} is not a number", file=file, row=row) from None
+
+
+def numeric_column(cells, *, file: str, column: str, first_row: int):
+    """Parse a column of strings (a pandas Series, NaN for empty cells) into floats; the first
+    non-empty cell that is not a number raises a :class:`DataError` naming file, row and column.
+    ``first_row`` is the file line of the Series' first element."""
+    import pandas as pd
+
+    vals = pd.to_numeric(cells, errors="coerce")
+    bad = vals.isna() & cells.notna()
+    if bad.any():
+        i = int(bad.to_numpy().argmax())
+        raise DataError(
+            f"column {column!r}: {cells.iloc[i]!r} is not a number", file=file, row=first_row + i
+        )
+    return vals.to_numpy(dtype=float)

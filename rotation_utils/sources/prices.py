@@ -18,9 +18,17 @@ import pandas as pd
 from ..errors import DataError
 from ..provenance import Provenance, with_provenance
 from ._fetch import RawFile, load_tables
-from ._text import decode_text
+from ._text import decode_text, numeric_column
 
-__all__ = ["parse_prices", "splice_closes", "read_prices", "PROVIDERS", "Segment", "SECTOR_ETFS"]
+__all__ = [
+    "REPORT_TICKERS",
+    "parse_prices",
+    "splice_closes",
+    "read_prices",
+    "PROVIDERS",
+    "Segment",
+    "SECTOR_ETFS",
+]
 
 #: Providers oldest first: folder in the mirror, file name pattern, publisher, URL pattern.
 PROVIDERS = (
@@ -57,6 +65,8 @@ SECTOR_ETFS = {
     "XLV": "Health Care",
     "XLY": "Consumer Discretionary",
 }
+#: What the notebooks read: the benchmark, small caps, Nasdaq-100 and the sector SPDRs.
+REPORT_TICKERS = ("SPY", "IWM", "QQQ", *sorted(SECTOR_ETFS))
 
 
 def parse_prices(data: bytes, file: str = "<prices>") -> dict[str, pd.DataFrame]:
@@ -96,16 +106,7 @@ def parse_prices(data: bytes, file: str = "<prices>") -> dict[str, pd.DataFrame]
         )
     out = pd.DataFrame(index=pd.DatetimeIndex(dates, name="date"))
     for col in df.columns:
-        vals = pd.to_numeric(df[col], errors="coerce")
-        bad = vals.isna() & df[col].notna()
-        if bad.any():
-            i = int(bad.to_numpy().argmax())
-            raise DataError(
-                f"column {col!r}: {df[col].iloc[i]!r} is not a number",
-                file=file,
-                row=body_start + i + 1,
-            )
-        out[col] = vals.to_numpy(dtype=float)
+        out[col] = numeric_column(df[col], file=file, column=col, first_row=body_start + 1)
     order = np.argsort(out.index.asi8, kind="stable")
     rows = order + body_start + 1  # file line of each sorted row
     out = out.iloc[order]

@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import DataError
 from ..provenance import Provenance
 from ._fetch import RawFile, load_tables
-from ._text import decode_text
+from ._text import decode_text, numeric_column
 
 __all__ = ["parse_ie_data", "parse_datahub", "read_shiller", "SHILLER_FILES"]
 
@@ -166,14 +166,8 @@ def parse_datahub(data: bytes, file: str = "datahub_sp500_data.csv") -> dict[str
         raise DataError("date is not YYYY-MM-DD", file=file, row=i + 2)
     out = pd.DataFrame(index=pd.PeriodIndex(dates, freq="M", name="period"))
     for col in df.columns:
-        vals = pd.to_numeric(df[col], errors="coerce")
-        bad = vals.isna() & df[col].notna()
-        if bad.any():
-            i = int(bad.to_numpy().argmax())
-            raise DataError(
-                f"column {col!r}: {df[col].iloc[i]!r} is not a number", file=file, row=i + 2
-            )
-        out[_DATAHUB_COLUMNS.get(col, _tidy_name(col))] = vals.replace(0.0, np.nan).to_numpy()
+        vals = numeric_column(df[col], file=file, column=col, first_row=2)
+        out[_DATAHUB_COLUMNS.get(col, _tidy_name(col))] = np.where(vals == 0.0, np.nan, vals)
     _check_sorted(out.index, file, 2)
     out.attrs["vintage"] = f"through {out['price'].last_valid_index()}"
     return {"Data": out}
