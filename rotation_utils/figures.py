@@ -69,9 +69,10 @@ def figure_payload(
     id: str, value: float | str | None, *, unit: str, as_of: str, source: str, reason: str = ""
 ) -> dict[str, Any]:
     """The JSON record of one figure; a missing value must come with a reason."""
-    if value is None and not reason:
-        raise ValueError(f"record({id!r}): a missing value needs a reason")
-    payload = {"id": id, "value": _clean(value), "unit": unit, "as_of": as_of, "source": source}
+    clean = _clean(value)
+    if clean is None and not reason:
+        raise ValueError(f"record({id!r}): a missing value (None or NaN) needs a reason")
+    payload = {"id": id, "value": clean, "unit": unit, "as_of": as_of, "source": source}
     if reason:
         payload["reason"] = reason
     return payload

@@ -201,3 +201,18 @@ def test_make_report_month_default_is_latest(tmp_path, monkeypatch, no_mirror):
 
     assert latest_month() == "2026-01"
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_a_changed_mirror_file_changes_the_figures(mirror, tmp_path, monkeypatch):
+    copy = tmp_path / "mirror"
+    shutil.copytree(mirror, copy)
+    dff = copy / "fred" / "DFF.csv"
+    dff.chmod(0o644)
+    lines = dff.read_text().splitlines()
+    assert lines[-1] == "2026-01-01,3.64"
+    dff.write_text("\n".join(lines[:-1] + ["2026-01-01,9.99"]) + "\n")
+    monkeypatch.setenv("ROTATION_MIRROR", str(copy))
+    nb04 = [p for p in list_notebooks() if p.stem == "04_macro_drivers"]
+    (published,) = run_report(["2026-01"], tmp_path / "out", jobs=1, notebooks=nb04, progress=False)
+    s = json.loads((published / "summary.json").read_text())
+    assert s["figures"]["fed_funds"]["value"] == 9.99
