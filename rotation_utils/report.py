@@ -8,6 +8,7 @@ place. Nothing is written to ``DIR/YYYY-MM`` unless every notebook succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -133,12 +134,67 @@ class NotebookResult:
     figures: dict = field(default_factory=dict)
 
 
-def _execute_one(src: str, dst: str, month: str, env: dict[str, str]) -> NotebookResult:
-    """Run one notebook with papermill in this (worker) process."""
+# One kernel per worker process, reused across the notebooks and months it runs: kernel start and
+# the pandas/seaborn imports are most of a notebook's cost, so a backfill pays them once per worker.
+_WARM: dict[str, Any] = {}
+_RESET_CODE = (
+    "get_ipython().reset(new_session=False, aggressive=False)\n"
+    "import matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt\n"
+    "get_ipython().execution_count = 1\n"
+)
+
+
+def _shutdown_warm() -> None:
+    km = _WARM.pop("km", None)
+    if km is not None:
+        from jupyter_core.utils import run_sync
+
+        # the kernel may already be gone; its parent poller ends it anyway
+        with contextlib.suppress(Exception):
+            run_sync(km.shutdown_kernel)(now=True)
+
+
+def _warm_kernel(cwd: str):
+    """This worker's kernel, started on first use and reset (empty namespace, execution count 1,
+    no open figures) before every notebook after the first."""
+    from jupyter_core.utils import run_sync
+
+    km = _WARM.get("km")
+    if km is not None:
+        try:
+            if run_sync(km.is_alive)():
+                kc = km.blocking_client()
+                kc.start_channels()
+                try:
+                    kc.wait_for_ready(timeout=30)
+                    reply = kc.execute_interactive(
+                        _RESET_CODE, silent=True, timeout=30, store_history=False
+                    )
+                    if reply["content"]["status"] == "ok":
+                        return km
+                finally:
+                    kc.stop_channels()
+        except Exception:  # a kernel that cannot be reset is replaced, never trusted
+            pass
+        _shutdown_warm()
+    km = _kernel_manager_class()(kernel_name="python3")
+    run_sync(km.start_kernel)(cwd=cwd)
+    _WARM["km"] = km
+    if not _WARM.get("finalizer"):
+        from multiprocessing import util
+
+        _WARM["finalizer"] = util.Finalize(None, _shutdown_warm, exitpriority=10)
+    return km
+
+
+def _execute_one(
+    src: str, dst: str, month: str, env: dict[str, str], with_code: bool
+) -> NotebookResult:
+    """Run one notebook with papermill in this (worker) process, then render its HTML page and
+    save its first figure beside the executed notebook."""
     os.environ.update(env)
-    for k in ("ROTATION_MIRROR",):
-        if k not in env:
-            os.environ.pop(k, None)
+    if "ROTATION_MIRROR" not in env:
+        os.environ.pop("ROTATION_MIRROR", None)
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -149,6 +205,7 @@ def _execute_one(src: str, dst: str, month: str, env: dict[str, str]) -> Noteboo
     last_err: Exception | None = None
     for attempt in range(KERNEL_START_TRIES):
         try:
+            km = _warm_kernel(str(Path(src).parent))
             nb = pm.execute_notebook(
                 src,
                 dst,
@@ -156,12 +213,9 @@ def _execute_one(src: str, dst: str, month: str, env: dict[str, str]) -> Noteboo
                 kernel_name="python3",
                 progress_bar=False,
                 cwd=str(Path(src).parent),
-                kernel_manager_class=_kernel_manager_class(),
+                km=km,
                 start_timeout=60,
                 log_output=False,
-            )
-            return NotebookResult(
-                name, month, "ok", time.perf_counter() - t0, dst, figures=records_in(nb)
             )
         except PapermillExecutionError as e:
             return NotebookResult(
@@ -173,11 +227,21 @@ def _execute_one(src: str, dst: str, month: str, env: dict[str, str]) -> Noteboo
                 error=f"{e.ename}: {e.evalue}",
                 cell=e.exec_count,
             )
-        except Exception as e:  # kernel start races: retry, then report
+        except (
+            Exception
+        ) as e:  # kernel start races or a dead kernel: fresh kernel, retry, then report
             last_err = e
+            _shutdown_warm()
             if not _is_start_failure(e) or attempt == KERNEL_START_TRIES - 1:
                 break
             time.sleep(0.5 * (attempt + 1))
+            continue
+        out = Path(dst)
+        _to_html(out, out.with_suffix(".html"), with_code=with_code, title=f"{name} · {month}")
+        _first_figure(out, out.with_suffix(".png"))
+        return NotebookResult(
+            name, month, "ok", time.perf_counter() - t0, dst, figures=records_in(nb)
+        )
     return NotebookResult(
         name,
         month,
@@ -381,7 +445,9 @@ def run_report(
         with ProcessPoolExecutor(
             max_workers=min(jobs, len(jobs_list)), mp_context=get_context("spawn")
         ) as pool:
-            futs = {pool.submit(_execute_one, s, d, m, env): (s, m) for s, d, m in jobs_list}
+            futs = {
+                pool.submit(_execute_one, s, d, m, env, with_code): (s, m) for s, d, m in jobs_list
+            }
             for f in as_completed(futs):
                 r = f.result()
                 results[r.month].append(r)
@@ -410,19 +476,11 @@ def run_report(
                     )
                 continue
             summary = _summarize(m, res, data, notebooks)
-            summary["images"] = []
-            for r in res:
-                _to_html(
-                    Path(r.output),
-                    staged / f"{r.name}.html",
-                    with_code=with_code,
-                    title=f"{r.name} · {m}",
-                )
-                img = _first_figure(Path(r.output), staged / f"{r.name}.png")
-                if img:
-                    summary["images"].append(
-                        {"file": f"{r.name}.png", "page": f"{r.name}.html", "caption": r.name}
-                    )
+            summary["images"] = [
+                {"file": f"{r.name}.png", "page": f"{r.name}.html", "caption": r.name}
+                for r in res
+                if (staged / f"{r.name}.png").is_file()
+            ]
             prev = _previous_summary(out, m)
             (staged / "summary.json").write_text(
                 json.dumps(summary, indent=1) + "\n", encoding="utf-8"
