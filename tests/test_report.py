@@ -216,3 +216,13 @@ def test_a_changed_mirror_file_changes_the_figures(mirror, tmp_path, monkeypatch
     (published,) = run_report(["2026-01"], tmp_path / "out", jobs=1, notebooks=nb04, progress=False)
     s = json.loads((published / "summary.json").read_text())
     assert s["figures"]["fed_funds"]["value"] == 9.99
+
+
+def test_a_month_with_a_missing_cpi_print_still_renders(tmp_path):
+    # FRED has no CPILFESL value for 2025-10 (the release was skipped): the notebook says so and
+    # records the latest year-over-year rate with its own month instead of failing.
+    nb04 = [p for p in list_notebooks() if p.stem == "04_macro_drivers"]
+    (published,) = run_report(["2025-10"], tmp_path / "out", jobs=1, notebooks=nb04, progress=False)
+    f = json.loads((published / "summary.json").read_text())["figures"]["core_cpi_yoy"]
+    assert f["as_of"] == "2025-09" and f["value"] is not None
+    assert "missing for 2025-10" in (published / "04_macro_drivers.html").read_text()

@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 IMAGE_KEYS = ("image/png", "image/jpeg", "image/svg+xml")
 
 
-def strip_images(nb: nbformat.NotebookNode) -> None:
+def shrink(nb: nbformat.NotebookNode) -> None:
+    """Drop image payloads and per-run timing metadata so a re-run changes nothing that is the same."""
     for cell in nb.cells:
+        cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
             continue
         for out in cell.get("outputs", []):
@@ -35,7 +37,7 @@ def refresh(path: Path) -> None:
     NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
-    strip_images(nb)
+    shrink(nb)
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
     print(f"refreshed {path.relative_to(ROOT)}", file=sys.stderr)
