@@ -165,7 +165,7 @@ def _cli(*args: str, out: Path) -> subprocess.Popen:
     )
 
 
-def test_two_concurrent_runs_for_the_same_month_leave_one_complete_report(tmp_path):
+def test_two_concurrent_runs_for_the_same_month_leave_one_complete_report(tmp_path, isolated_cache):
     out = tmp_path / "out"
     procs = [
         _cli("--month", "2026-01", "--notebooks", "05", "--jobs", "1", out=out) for _ in range(2)
@@ -177,6 +177,13 @@ def test_two_concurrent_runs_for_the_same_month_leave_one_complete_report(tmp_pa
     assert [n["name"] for n in s["notebooks"]] == ["05_claims_check"]
     assert (out / "2026-01" / "index.html").is_file()
     assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".lock")) == ["2026-01"]
+    # Both runs wrote the parse cache at the same time: every entry is whole, no temp folder is left.
+    from rotation_utils.sources._fetch import _read_entry
+
+    parsed = isolated_cache / "parsed"
+    entries = [e for e in parsed.glob("*/*")] if parsed.exists() else []
+    assert all(not e.name.startswith(".") for e in entries)
+    assert all(_read_entry(e) is not None for e in entries)
 
 
 def test_sigint_leaves_no_partial_month_and_keeps_the_previous_report(tmp_path):

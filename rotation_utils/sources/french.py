@@ -145,22 +145,22 @@ def _table_checked(
 def _table(rows: list[str], header: list[str], file: str, first_row: int) -> pd.DataFrame:
     ncol = len(header)
     try:
-        if min(r.count(",") for r in rows) < ncol:
-            raise ValueError  # a short or truncated row: let the checked path name it
-
-        # Fast path: pandas' C parser on the block; any irregularity falls to the checked path.
-        block = pd.read_csv(
-            io.StringIO("\n".join(rows)), header=None, dtype={0: str}, engine="c", na_filter=False
-        )
-        if block.shape[1] > ncol + 1:
-            extra = block.iloc[:, ncol + 1 :]
-            if extra.notna().any().any():
-                raise ValueError
-            block = block.iloc[:, : ncol + 1]
-        if block.shape[1] != ncol + 1:
+        # Fast path: every row has at least ncol commas and only empty cells past them; pandas'
+        # C parser reads the numbers. Anything irregular falls to the checked path, which names it.
+        commas = [r.count(",") for r in rows]
+        if min(commas) < ncol or (
+            max(commas) > ncol and any(r.rstrip(" ,").count(",") != ncol for r in rows)
+        ):
             raise ValueError
-        keys = block.iloc[:, 0].str.strip().tolist()
-        values = block.iloc[:, 1:].to_numpy(dtype=float, copy=True)
+        values = pd.read_csv(
+            io.StringIO("\n".join(rows)),
+            header=None,
+            usecols=range(1, ncol + 1),
+            dtype=np.float64,
+            na_filter=False,
+            engine="c",
+        ).to_numpy(copy=True)
+        keys = [r[: r.index(",")].strip() for r in rows]
     except (ValueError, TypeError):
         keys, values = _table_checked(rows, header, file, first_row)
     width = len(keys[0])
