@@ -20,7 +20,6 @@ from .spreads import (
 )
 
 __all__ = [
-    "SnapshotStatus",
     "snapshot_status",
     "index_pe_summary",
     "sector_pe_table",
@@ -41,10 +40,6 @@ __all__ = [
 
 #: The dot-com bubble and bust, marked on history figures.
 DOT_COM = (pd.Period("1998-01", "M"), pd.Period("2002-12", "M"))
-
-
-class SnapshotStatus(str):
-    """Why a snapshot table can or cannot be used for a month ("ok" or a reason)."""
 
 
 def snapshot_status(table: pd.DataFrame, month: str) -> str:

@@ -23,7 +23,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError, NotebookError, ParameterError, RotationError
+from .errors import DataError, NotebookError, ParameterError
 from .months import parse_month
 
 __all__ = [
@@ -202,6 +202,10 @@ def _execute_one(
 
     name = Path(src).stem
     t0 = time.perf_counter()
+
+    def result(status: str, **kw: Any) -> NotebookResult:
+        return NotebookResult(name, month, status, time.perf_counter() - t0, dst, **kw)
+
     last_err: Exception | None = None
     for attempt in range(KERNEL_START_TRIES):
         try:
@@ -218,18 +222,9 @@ def _execute_one(
                 log_output=False,
             )
         except PapermillExecutionError as e:
-            return NotebookResult(
-                name,
-                month,
-                "failed",
-                time.perf_counter() - t0,
-                dst,
-                error=f"{e.ename}: {e.evalue}",
-                cell=e.exec_count,
-            )
-        except (
-            Exception
-        ) as e:  # kernel start races or a dead kernel: fresh kernel, retry, then report
+            return result("failed", error=f"{e.ename}: {e.evalue}", cell=e.exec_count)
+        except Exception as e:
+            # a kernel start race or a dead kernel: take a fresh kernel, retry, then report
             last_err = e
             _shutdown_warm()
             if not _is_start_failure(e) or attempt == KERNEL_START_TRIES - 1:
@@ -239,17 +234,8 @@ def _execute_one(
         out = Path(dst)
         _to_html(out, out.with_suffix(".html"), with_code=with_code, title=f"{name} · {month}")
         _first_figure(out, out.with_suffix(".png"))
-        return NotebookResult(
-            name, month, "ok", time.perf_counter() - t0, dst, figures=records_in(nb)
-        )
-    return NotebookResult(
-        name,
-        month,
-        "failed",
-        time.perf_counter() - t0,
-        dst,
-        error=f"{type(last_err).__name__}: {last_err}",
-    )
+        return result("ok", figures=records_in(nb))
+    return result("failed", error=f"{type(last_err).__name__}: {last_err}")
 
 
 def _is_start_failure(e: Exception) -> bool:
@@ -583,7 +569,3 @@ def run_report_command(args) -> int:
     for p in published:
         print(p / "index.html")
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(RotationError("use the `rotation report` command"))

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, NetworkError
-from ..provenance import Provenance
+from ..provenance import Provenance, with_provenance
 
 __all__ = [
     "RawFile",
@@ -196,8 +196,6 @@ def load_tables(
             table=title if len(tables) > 1 else "",
             vintage=vintage,
         )
-        from ..provenance import with_provenance
-
         df.attrs = {"vintage": vintage}
         out[title] = with_provenance(df, prov)
     return out
