@@ -139,25 +139,23 @@ def _data_list() -> int:
 
 
 def _frame_for_output(df):
+    """The table with its dates as text (YYYY-MM monthly, YYYY annual, YYYY-MM-DD daily) and
+    column names stripped; tables keyed by labels (e.g. index and sector) get those as columns.
+    Returns the frame and whether its index is to be written."""
     import pandas as pd
 
     out = df.copy()
-    if (
-        isinstance(out.index, pd.MultiIndex)
-        or out.index.name is None
-        and not isinstance(out.index, pd.PeriodIndex | pd.DatetimeIndex)
-    ):
-        out = out.reset_index() if isinstance(out.index, pd.MultiIndex) else out
-        return out, False
+    out.columns = [str(c).strip() for c in out.columns]
     idx = out.index
     if isinstance(idx, pd.PeriodIndex):
-        label = idx.strftime("%Y" if idx.freqstr.startswith(("Y", "A")) else "%Y-%m")
-        name = "period"
+        annual = idx.freqstr.startswith(("Y", "A"))
+        out.index = pd.Index(idx.strftime("%Y" if annual else "%Y-%m"), name="period")
+    elif isinstance(idx, pd.DatetimeIndex):
+        out.index = pd.Index(idx.strftime("%Y-%m-%d"), name=idx.name or "date")
     else:
-        label = pd.DatetimeIndex(idx).strftime("%Y-%m-%d")
-        name = idx.name or "date"
-    out.index = pd.Index(label, name=name)
-    out.columns = [str(c).strip() for c in out.columns]
+        if isinstance(idx, pd.MultiIndex) or idx.name is not None:
+            out = out.reset_index()
+        return out, False
     return out, True
 
 
