@@ -461,7 +461,7 @@ def run_report(
                         )
                     )
                 continue
-            summary = _summarize(m, res, data, notebooks)
+            summary = _summarize(m, res, data)
             summary["images"] = [
                 {"file": f"{r.name}.png", "page": f"{r.name}.html", "caption": r.name}
                 for r in res
@@ -488,7 +488,7 @@ def run_report(
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _summarize(month: str, res: list[NotebookResult], data: Path, notebooks: list[Path]) -> dict:
+def _summarize(month: str, res: list[NotebookResult], data: Path) -> dict:
     figures: dict[str, dict] = {}
     for r in res:
         for fid, f in r.figures.items():
