@@ -137,11 +137,13 @@ class NotebookResult:
 # One kernel per worker process, reused across the notebooks and months it runs: kernel start and
 # the pandas/seaborn imports are most of a notebook's cost, so a backfill pays them once per worker.
 _WARM: dict[str, Any] = {}
+# A new history session restarts the execution count at 1 without clashing line numbers.
 _RESET_CODE = (
-    "get_ipython().reset(new_session=False, aggressive=False)\n"
     "import matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt\n"
-    "get_ipython().execution_count = 1\n"
+    "get_ipython().reset(new_session=True, aggressive=False)\n"
 )
+# Report kernels keep no input history: parallel kernels would contend for one SQLite file.
+_KERNEL_ARGS = ["--HistoryManager.enabled=False"]
 
 
 def _shutdown_warm() -> None:
@@ -178,7 +180,7 @@ def _warm_kernel(cwd: str):
             pass
         _shutdown_warm()
     km = _kernel_manager_class()(kernel_name="python3")
-    run_sync(km.start_kernel)(cwd=cwd)
+    run_sync(km.start_kernel)(cwd=cwd, extra_arguments=_KERNEL_ARGS)
     _WARM["km"] = km
     if not _WARM.get("finalizer"):
         from multiprocessing import util

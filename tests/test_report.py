@@ -45,6 +45,16 @@ def test_each_month_has_every_page_and_figure(reports):
             assert {"value", "unit", "as_of", "source", "notebook"} <= set(f)
             assert f["value"] is not None or f["reason"]
         assert any(v == "CRSP 202408" for v in s["data_vintages"].values())
+        for n in names:  # nothing on stderr: no warnings, no IPython history errors, no tracebacks
+            nb = nbformat.read(d / f"{n}.ipynb", as_version=4)
+            streams = [
+                o
+                for c in nb.cells
+                for o in c.get("outputs", [])
+                if o.get("output_type") == "stream"
+            ]
+            assert not [o for o in streams if o["name"] == "stderr"], (month, n, streams)
+            assert [c.execution_count for c in nb.cells if c.cell_type == "code"][0] == 1
         html = (d / "index.html").read_text()
         assert f"Small caps vs large caps · {month}" in html and "Traceback" not in html
     assert not list(reports.glob(".run-*")), "staging folders left behind"
