@@ -26,6 +26,7 @@ __all__ = [
     "size_pb_ratio",
     "size_pb_stats",
     "next_year_pe",
+    "quarterly_eps_as_of",
     "estimate_path",
     "calendar_eps_growth",
     "weekly_closes",
@@ -130,6 +131,24 @@ def next_year_pe(
     return float(s.iloc[-1]), str(s.index[-1].date()), ""
 
 
+def quarterly_eps_as_of(
+    quarterly: pd.DataFrame, month: str, *, report_lag_days: int = 60
+) -> pd.DataFrame:
+    """The quarterly EPS rows known at the end of ``month``.
+
+    When the sheet is dated on or before the month end: all of it, including its estimates for
+    quarters still ahead. Otherwise only actual quarters that ended at least ``report_lag_days``
+    before the month end (results are out within about six weeks) and no estimates, since the
+    sheet's estimates were made after the month.
+    """
+    if snapshot_status(quarterly, month) == "ok":
+        return quarterly
+    cutoff = month_end(parse_month(month)) - pd.Timedelta(days=report_lag_days)
+    out = quarterly[(quarterly["status"] == "actual") & (quarterly.index <= cutoff)]
+    out.attrs = dict(quarterly.attrs)
+    return out
+
+
 def estimate_path(revisions: pd.DataFrame, month: str) -> pd.DataFrame:
     """Long table of yearly EPS estimates by observation date (≤ month end) for plotting:
     ``observed``, ``year``, ``eps`` (index points)."""
@@ -144,7 +163,8 @@ def calendar_eps_growth(
     annual_eps: pd.DataFrame, *, basis: str = "operating", sector: str = "All"
 ) -> pd.DataFrame:
     """Year-over-year growth (decimal) of calendar-year EPS for S&P 500 / 400 / 600, with
-    the status (actual / estimate) of the later year."""
+    the status (actual / estimate) of the later year; NaN where the earlier year's EPS was not
+    positive."""
     a = annual_eps[
         (annual_eps["basis"] == basis)
         & (annual_eps["sector"] == sector)
@@ -152,7 +172,8 @@ def calendar_eps_growth(
     ]
     eps = a.pivot(index="year", columns="index", values="eps").sort_index()
     status = a.drop_duplicates("year").set_index("year")["status"].sort_index()
-    g = eps / eps.shift(1) - 1.0
+    prior = eps.shift(1)
+    g = (eps / prior - 1.0).where(prior > 0)  # growth from a loss (or zero) has no meaning
     g["status"] = status
     g.columns.name = None
     return g.dropna(how="all", subset=["S&P 500", "S&P 400", "S&P 600"])

@@ -21,7 +21,8 @@ from .analysis import (
     size_pb_stats,
     snapshot_status,
 )
-from .months import clip_to_month, month_end, parse_month
+from .facts import facts_as_of
+from .months import clip_to_month, parse_month
 from .provenance import provenance_of
 from .spreads import relative_pe_discount
 
@@ -74,10 +75,8 @@ def check_claims(month: str, tables: dict[str, pd.DataFrame], facts: pd.DataFram
     facts : DataFrame
         The curated facts table.
     """
-    end = month_end(parse_month(month))
-    # Seed claims are what is being checked; published figures count only once published.
-    dated = pd.to_datetime(facts["as_of"], format="mixed")
-    facts = facts[(facts["kind"] == "seed_claim") | (dated <= end)]
+    parse_month(month)
+    facts = facts_as_of(facts, month)
     return [
         _c1(month, tables, facts),
         _c2(month, tables, facts),

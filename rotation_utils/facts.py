@@ -14,7 +14,7 @@ import pandas as pd
 from .errors import DataError
 from .provenance import Provenance, with_provenance
 
-__all__ = ["load_facts", "FACT_COLUMNS", "FACT_KINDS"]
+__all__ = ["load_facts", "facts_as_of", "FACT_COLUMNS", "FACT_KINDS"]
 
 FACT_COLUMNS = (
     "id",
@@ -105,3 +105,12 @@ def load_facts(path: Path | str | None = None) -> pd.DataFrame:
         vintage=f"latest fact {max(df['as_of'])}",
     )
     return with_provenance(df, prov, coverage=False)
+
+
+def facts_as_of(facts: pd.DataFrame, month: str) -> pd.DataFrame:
+    """Facts usable in a report for ``month``: every seed claim (the claims being checked) and the
+    published figures dated in or before that month (no look-ahead)."""
+    published = facts["as_of"].str[:7] <= str(month)
+    out = facts[(facts["kind"] == "seed_claim") | published]
+    out.attrs = dict(facts.attrs)
+    return out

@@ -101,3 +101,30 @@ def test_a_cited_ev_ebitda_figure_makes_c7_checkable(tables):
     extra["kind"], extra["value"], extra["as_of"] = "published_figure", 18.0, "2025-12-31"
     v = {x.id: x for x in check_claims("2026-01", tables, pd.concat([f, extra]))}
     assert v["C7"].verdict == "contradicted"
+
+
+def test_growth_from_a_loss_is_blank(tables):
+    g = A.calendar_eps_growth(tables["spdji_annual_eps"])
+    assert pd.isna(g.loc[2021, "S&P 600"])  # 2020 operating EPS was -3.99
+    assert g.loc[2022, "S&P 600"] == pytest.approx(75.96 / 74.25 - 1)
+
+
+def test_quarterly_eps_known_at_the_month_end(tables):
+    q = tables["spdji_quarterly_eps"]
+    assert A.quarterly_eps_as_of(q, "2026-01").index[-1] == pd.Timestamp(
+        "2026-12-31"
+    )  # estimates ahead
+    early = A.quarterly_eps_as_of(q, "2025-06")
+    assert (early["status"] == "actual").all() and early.index[-1] == pd.Timestamp("2025-03-31")
+
+
+def test_facts_dated_after_the_month_are_not_used():
+    from rotation_utils.facts import facts_as_of
+
+    f = load_facts()
+    early = facts_as_of(f, "2025-08")
+    assert (
+        "ainvest_r2k_trailing_pe_2025_08" in early.index
+        and "comtex_r2k_fwd_pe_2025_09" not in early.index
+    )
+    assert "article_r2k_fwd_pe" in early.index  # seed claims are what is checked
