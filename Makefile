@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 MONTH  ?= latest
 JOBS   ?=
 
-.PHONY: report test lint format nbval unit data benchmark clean-venv browser-deps
+.PHONY: report test lint format nbval unit data notebooks benchmark clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ format: $(VENV)/.installed-dev
 ## make data: rebuild data/ from ROTATION_MIRROR (or the network)
 data: $(VENV)/.installed
 	$(BIN)/rotation data build
+
+## make notebooks: re-execute the committed notebooks on data/ and keep their outputs small
+notebooks: $(VENV)/.installed-dev
+	$(BIN)/python tools/refresh_notebooks.py
 
 benchmark: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py

@@ -243,3 +243,38 @@ def test_a_month_with_a_missing_cpi_print_still_renders(tmp_path):
     f = json.loads((published / "summary.json").read_text())["figures"]["core_cpi_yoy"]
     assert f["as_of"] == "2025-09" and f["value"] is not None
     assert "missing for 2025-10" in (published / "04_macro_drivers.html").read_text()
+
+
+def _trivial_report(args: tuple[str, str]) -> int:
+    from rotation_utils.report import run_report as run
+
+    nb_dir, out = args
+    notebooks = sorted(Path(nb_dir).glob("*.ipynb"))
+    return len(run(["2026-01"], Path(out), jobs=2, notebooks=notebooks, progress=False))
+
+
+def test_many_kernels_starting_at_once_do_not_collide(tmp_path):
+    # papermill issue #511: parallel TCP kernels can race for ports. Three reports at once start
+    # six IPC kernels together; all must come up.
+    nb_dir = tmp_path / "nbs"
+    nb_dir.mkdir()
+    for i in range(4):
+        nb = nbformat.v4.new_notebook()
+        p = nbformat.v4.new_code_cell('month = "2026-01"')
+        p.metadata["tags"] = ["parameters"]
+        nb.cells = [p, nbformat.v4.new_code_cell("print(month)")]
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        nbformat.write(nb, nb_dir / f"{i:02d}_t.ipynb")
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    jobs = [(str(nb_dir), str(tmp_path / f"out{k}")) for k in range(3)]
+    with ProcessPoolExecutor(3, mp_context=get_context("spawn")) as pool:
+        assert list(pool.map(_trivial_report, jobs)) == [1, 1, 1]
+    for _, out in jobs:
+        s = json.loads((Path(out) / "2026-01" / "summary.json").read_text())
+        assert [n["status"] for n in s["notebooks"]] == ["ok"] * 4
