@@ -9,9 +9,10 @@ from __future__ import annotations
 import pandas as pd
 
 from .errors import ParameterError
+from .sources._fetch import RawFile
 from .sources.prices import REPORT_TICKERS
 
-__all__ = ["DATASETS", "PRICE_TICKERS", "load_dataset", "select_table", "raw_files_of"]
+__all__ = ["DATASETS", "PRICE_TICKERS", "load_dataset", "select_table", "raw_files"]
 
 #: Tickers with mirrored prices (sector SPDRs, size and style ETFs, ^VIX as "VIX").
 PRICE_TICKERS = (*REPORT_TICKERS, "DIA", "SMH", "XBI", "EEM", "EFA", "GLD", "TLT", "VNQ", "VIX")
@@ -77,17 +78,25 @@ def select_table(
     )
 
 
-def raw_files_of(name: str) -> list[str]:
-    """Mirror-relative paths a dataset reads (for `rotation data list`)."""
+def raw_files(name: str) -> list[RawFile]:
+    """The raw files a dataset reads (a price series: one per provider that may carry it)."""
     source, _, item = name.partition("/")
     if source == "french":
-        return [f"french/{item}.CSV"]
-    if source == "shiller":
-        return ["shiller/ie_data.xls" if item == "ie_data" else "shiller/datahub_sp500_data.csv"]
-    if source == "spdji":
-        return ["spglobal/sp-500-eps-est.xlsx"]
-    if source == "fred":
-        return [f"fred/{item}.csv"]
-    from .sources.prices import PROVIDERS
+        from .sources.french import french_raw_file
 
-    return [f"prices/{folder}/{pat.format(t=item)}" for folder, pat, _, _ in PROVIDERS]
+        return [french_raw_file(item)]
+    if source == "shiller":
+        from .sources.shiller import SHILLER_FILES
+
+        return [SHILLER_FILES[item]]
+    if source == "spdji":
+        from .sources.spdji import RAW
+
+        return [RAW]
+    if source == "fred":
+        from .sources.fred import fred_raw_file
+
+        return [fred_raw_file(item)]
+    from .sources.prices import provider_raw_files
+
+    return provider_raw_files(item)

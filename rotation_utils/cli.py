@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -87,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rotation: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # output piped into e.g. `head`, which stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -102,27 +107,25 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _data_list() -> int:
-    from .catalog import DATASETS, load_dataset, raw_files_of
+    from .catalog import DATASETS, load_dataset, raw_files
     from .derived import TABLES, data_dir, manifest
     from .errors import RotationError
     from .provenance import provenance_of
-    from .sources._fetch import cache_dir, mirror_dir
+    from .sources._fetch import where_from
 
-    m = mirror_dir()
-    print(
-        f"Raw datasets (read from {'mirror ' + str(m) if m else 'cache ' + str(cache_dir()) + ' or the official URL'}):"
-    )
-    print(f"{'dataset':34} {'vintage':22} {'coverage':26} source")
+    print(f"{'dataset':32} {'vintage':20} {'coverage':26} {'read from':6} location")
     for name in DATASETS:
-        if m is not None:
+        places = [where_from(r) for r in raw_files(name)]
+        local = [p for p in places if p[0] in ("mirror", "cache")]
+        kind, where = local[-1] if local else places[-1]
+        vintage = coverage = "-"
+        if local:  # read only what is on this machine; listing never downloads
             try:
-                tables = load_dataset(name)
-                p = provenance_of(next(iter(tables.values())))
-                print(f"{name:34} {p.vintage:22} {p.coverage:26} {p.publisher}")
+                p = provenance_of(next(iter(load_dataset(name).values())))
+                vintage, coverage = p.vintage, p.coverage
             except RotationError as e:
-                print(f"{name:34} {'unreadable':22} {'':26} {e}")
-        else:
-            print(f"{name:34} {'(not read offline)':22} {'':26} {', '.join(raw_files_of(name))}")
+                vintage = f"unreadable: {e}"
+        print(f"{name:32} {vintage:20} {coverage:26} {kind:6} {where}")
     print()
     print(f"Derived tables in {data_dir()} (used when ROTATION_MIRROR is unset):")
     try:

@@ -32,6 +32,7 @@ __all__ = [
     "mirror_dir",
     "cache_dir",
     "read_raw",
+    "where_from",
     "load_tables",
     "NETWORK_TIMEOUT_S",
 ]
@@ -81,6 +82,17 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("rotation"))
+
+
+def where_from(raw: RawFile) -> tuple[str, str]:
+    """Where :func:`read_raw` would take ``raw`` from, without reading it: ("mirror", path),
+    ("cache", path), ("missing", mirror path) or ("url", URL)."""
+    mirror = mirror_dir()
+    if mirror is not None:
+        p = mirror / raw.mirror_relpath
+        return ("mirror" if p.is_file() else "missing", str(p))
+    cached = cache_dir() / "downloads" / raw.mirror_relpath
+    return ("cache", str(cached)) if cached.is_file() else ("url", raw.url)
 
 
 def read_raw(raw: RawFile) -> tuple[bytes, str]:

@@ -185,6 +185,11 @@ def _raw(folder: str, pattern: str, url: str, ticker: str) -> RawFile:
     return RawFile("prices", f"{folder}/{pattern.format(t=ticker)}", url.format(t=ticker))
 
 
+def provider_raw_files(ticker: str) -> list[RawFile]:
+    """The file each provider would hold for ``ticker``, oldest provider first."""
+    return [_raw(f, pattern, url, ticker) for f, pattern, _, url in PROVIDERS]
+
+
 def read_provider(ticker: str, folder: str) -> pd.DataFrame:
     """Load one provider's file for ``ticker`` (cache -> mirror -> URL)."""
     for f, pattern, publisher, url in PROVIDERS:
