@@ -90,8 +90,13 @@ class TestShowEveryMirroredFile:
     def test_list(self, capsys):
         assert main(["data", "list"]) == 0
         out = capsys.readouterr().out
+        assert "french/25_Portfolios_5x5" in out and "CRSP 202408" in out
+        assert "as of 2026-01-30" in out
+        dia = next(line for line in out.splitlines() if line.startswith("prices/DIA "))
         assert (
-            "french/25_Portfolios_5x5" in out and "CRSP 202408" in out and "as of 2026-01-30" in out
+            "through 2026-08-21" in dia
+            and "mirror" in dia
+            and dia.endswith("alphavantage_2026/DIA.csv")
         )
 
 
@@ -128,3 +133,17 @@ def test_import_is_light():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "[]"
+
+
+def test_list_offline_reads_nothing_and_says_where_it_would(no_mirror, capsys, monkeypatch):
+    import socket
+
+    def refuse(*a, **k):
+        raise AssertionError("data list must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("fred/DGS10 "))
+    assert line.split()[1:4] == ["-", "-", "url"] and line.endswith("fredgraph.csv?id=DGS10")
+    assert "etf_close" in out and "through 2026-03-27" in out  # the embedded tables
