@@ -62,3 +62,28 @@ def test_figure_payload_and_records_in():
         ]
     }
     assert records_in(nb) == {"a": {"id": "a", "value": 1.0}}
+
+
+@pytest.mark.slow
+def test_notebooks_offer_widgets_in_a_live_session(monkeypatch, no_mirror):
+    """Run notebook 03 as JupyterLab would (JPY_SESSION_NAME set): it shows an ipywidgets control
+    and still runs top to bottom."""
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("ROTATION_HEADLESS", raising=False)
+    monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/03_sector_rotation.ipynb")
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "03_sector_rotation.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    views = [
+        o
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert len(views) == 1
