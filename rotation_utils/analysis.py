@@ -36,6 +36,9 @@ __all__ = [
     "fifty_two_week_highs",
     "macro_frame",
     "relative_returns_by_regime",
+    "latest_macro",
+    "price_coverage",
+    "window_start",
     "DOT_COM",
 ]
 
@@ -227,7 +230,7 @@ def rotation_test(
     benchmark's (decimal) and each target minus ``source``. None when the quarter is not complete
     in the data."""
     q = pd.Period(quarter, "Q")
-    if close.index[-1] < q.end_time.normalize() - pd.Timedelta(days=3):
+    if close.empty or close.index[-1] < q.end_time.normalize() - pd.Timedelta(days=3):
         return None
     rows = {}
     for k in range(3, -1, -1):
@@ -276,3 +279,76 @@ def relative_returns_by_regime(rel_returns: pd.Series, regimes: pd.Series) -> pd
     df = pd.DataFrame({"ret": rel_returns, "regime": lagged}).dropna()
     g = df.groupby("regime")["ret"]
     return pd.DataFrame({"mean": g.mean(), "median": g.median(), "months": g.size()})
+
+
+def latest_macro(macro: pd.DataFrame, month: str) -> tuple[dict, list[str]]:
+    """Headline macro figures from :func:`macro_frame`: ``{id: (value, unit, as_of, reason)}`` for
+    ``t10y2y`` (pp), ``fed_funds`` (percent) and ``core_cpi_yoy`` (decimal), each the latest value
+    on or before the month (None with the reason when there is none), plus notes on missing months.
+    """
+    specs = {
+        "t10y2y": ("slope_10y2y", "pp", "10y-2y spread"),
+        "fed_funds": ("fed_funds", "percent", "fed funds rate"),
+        "core_cpi_yoy": ("core_cpi_yoy", "ratio", "core CPI year-over-year"),
+    }
+    figures, notes = {}, []
+    for fid, (col, unit, label) in specs.items():
+        s = macro[col].dropna()
+        if s.empty:
+            figures[fid] = (None, unit, month, f"no {label} on or before {month}")
+            continue
+        figures[fid] = (float(s.iloc[-1]), unit, str(s.index[-1]), "")
+        later = [str(p) for p in macro.index[macro.index > s.index[-1]]]
+        if col == "core_cpi_yoy" and later:
+            notes.append(
+                f"Core CPI year-over-year is missing for {', '.join(later)} (no CPILFESL value published for "
+                f"the month or a year before); the latest is {s.index[-1]}."
+            )
+    last = macro["fed_funds"].last_valid_index()
+    if last is not None and last < parse_month(month):
+        notes.append(f"FRED monthly data end **{last}**, before {month}.")
+    return figures, notes
+
+
+def window_start(preferred: str, month: str, *, months_back: int = 24) -> str:
+    """``preferred`` (YYYY-MM) when it lies at least six months before ``month``, else ``months_back``
+    months before it: a chart window that always has data to show."""
+    m = parse_month(month)
+    p = parse_month(preferred, "rs_start")
+    return str(p if p <= m - 6 else m - months_back)
+
+
+def price_coverage(
+    close: pd.DataFrame,
+    all_close: pd.DataFrame,
+    benchmark: str,
+    tickers: list[str],
+    month: str,
+    *,
+    min_days: int = 260,
+) -> tuple[bool, list[str], list[str]]:
+    """Whether the prices up to ``month`` support the sector charts (at least ``min_days`` closes of
+    the benchmark: the 52-week and 10-week windows need a year), the tickers that have prices, and
+    notes for the reader on what is missing."""
+    notes = []
+    n = int(close[benchmark].notna().sum()) if benchmark in close else 0
+    first = all_close[benchmark].first_valid_index()
+    if n < min_days:
+        notes.append(
+            f"**Not enough ETF prices on or before {month}**: {n} trading days of {benchmark} (the data start "
+            f"{first.date()}); the sections below need a year and are left empty."
+        )
+        return False, [], notes
+    last = close[benchmark].last_valid_index()
+    if last < month_end(parse_month(month)) - pd.Timedelta(days=4):
+        notes.append(
+            f"Prices end **{last.date()}**, before the end of {month}: later days are not in this data vintage."
+        )
+    have = [t for t in tickers if close[t].notna().sum() >= 60]
+    if len(have) < len(tickers):
+        notes.append(
+            "Less than 60 days of prices for "
+            + ", ".join(t for t in tickers if t not in have)
+            + f" on or before {month}: left out."
+        )
+    return True, have, notes

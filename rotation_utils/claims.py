@@ -182,6 +182,12 @@ def _c3(month, t) -> Verdict:
     bm = t["french_size_bm"]
     ratio = size_pb_ratio(bm, month)
     st = size_pb_stats(ratio)
+    if pd.Period(st["as_of"], "M") <= DOT_COM[1]:
+        return _too_early(
+            "C3",
+            f"the size-sorted data as of {month} end {st['as_of']}, before the dot-com era ended",
+            _source(bm),
+        )
     since = st["trough_12m_widest_since"]
     at_least_dot_com = since is None or pd.Period(since, "M") <= DOT_COM[1]
     verdict = "supported" if at_least_dot_com else "contradicted"
@@ -332,17 +338,21 @@ def _c8(month, t) -> Verdict:
 def _c9(month, t) -> Verdict:
     close = clip_to_month(t["etf_close"], month)
     fred = clip_to_month(t["fred_monthly"], month)
-    if close.index[-1] < pd.Timestamp("2025-12-24") or fred["T10Y2Y"].dropna().index[
-        -1
-    ] < pd.Period("2025-12", "M"):
+    slope = fred["T10Y2Y"].dropna()
+    covered = (
+        not close.empty
+        and close.index[-1] >= pd.Timestamp("2025-12-24")
+        and not slope.empty
+        and slope.index[-1] >= pd.Period("2025-12", "M")
+    )
+    if not covered:
         return _too_early(
             "C9",
             f"prices or the 10y-2y spread as of {month} do not cover Q4 2025",
             _source(close, fred),
         )
     highs = fifty_two_week_highs(close["XLF"], "2025-10-01", "2025-12-31")
-    s = fred["T10Y2Y"]
-    change = float(s.loc[pd.Period("2025-12", "M")] - s.loc[pd.Period("2025-09", "M")])
+    change = float(slope.loc[pd.Period("2025-12", "M")] - slope.loc[pd.Period("2025-09", "M")])
     return Verdict(
         "C9",
         CLAIM_TEXT["C9"],

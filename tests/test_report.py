@@ -278,3 +278,20 @@ def test_many_kernels_starting_at_once_do_not_collide(tmp_path):
     for _, out in jobs:
         s = json.loads((Path(out) / "2026-01" / "summary.json").read_text())
         assert [n["status"] for n in s["notebooks"]] == ["ok"] * 4
+
+
+def test_early_months_render_with_reasons_instead_of_failing(tmp_path):
+    # 1926-07: only the first French month exists; 1990-01: no FRED, ETF or S&P DJI data yet.
+    out = run_report(["1926-07", "1990-01"], tmp_path / "out", jobs=2, progress=False)
+    assert [p.name for p in out] == ["1926-07", "1990-01"]
+    f = json.loads((out[1] / "summary.json").read_text())["figures"]
+    assert (
+        f["fed_funds"]["value"] is None
+        and f["fed_funds"]["reason"] == "no fed funds rate on or before 1990-01"
+    )
+    assert f["iwm_spy_relative_12m"]["value"] is None and f["smb_12m"]["as_of"] == "1990-01"
+    assert f["claim_C3"]["value"] == "not checkable" and f["claim_C2"]["value"] == "contradicted"
+    assert (
+        "Not enough ETF prices on or before 1990-01"
+        in (out[1] / "03_sector_rotation.html").read_text()
+    )
