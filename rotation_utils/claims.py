@@ -94,6 +94,11 @@ def _fact(facts: pd.DataFrame, fid: str) -> float:
     return float(facts.loc[fid, "value"])
 
 
+def _facts(facts: pd.DataFrame, *ids: str) -> tuple[float, ...] | None:
+    """Values of the given facts, or None when any of them is not usable this month."""
+    return tuple(_fact(facts, i) for i in ids) if set(ids) <= set(facts.index) else None
+
+
 def _too_early(cid: str, why: str, src: str) -> Verdict:
     return Verdict(
         cid, CLAIM_TEXT[cid], "not checkable", f"Not checkable as of this month: {why}.", "", src
@@ -112,11 +117,8 @@ def _c1(month, t, facts) -> Verdict:
         f"S&P 600 {s.loc['S&P 600', 'estimate_year']} estimated operating P/E {s.loc['S&P 600', 'pe']:.2f}x vs "
         f"S&P 500 {s.loc['S&P 500', 'pe']:.2f}x: a {disc:.1%} discount."
     )
-    if {"comtex_r2k_fwd_pe_2025_09", "comtex_spx_fwd_pe_2025_09"} <= set(facts.index):
-        r2k, spx = (
-            _fact(facts, "comtex_r2k_fwd_pe_2025_09"),
-            _fact(facts, "comtex_spx_fwd_pe_2025_09"),
-        )
+    if pair := _facts(facts, "comtex_r2k_fwd_pe_2025_09", "comtex_spx_fwd_pe_2025_09"):
+        r2k, spx = pair
         evidence += (
             f" Cited press figures for Sep 2025 (Russell 2000 < {r2k:g}x vs S&P 500 > {spx:g}x forward) "
             + ("point the same way." if r2k < spx else "point the other way.")
@@ -124,11 +126,8 @@ def _c1(month, t, facts) -> Verdict:
     definitions = (
         "Holds for S&P indexes (S&P 600 admits only profitable firms) and for forward P/Es."
     )
-    if {"ainvest_r2k_trailing_pe_2025_08", "ainvest_spx_trailing_pe_2025_08"} <= set(facts.index):
-        r2k, spx = (
-            _fact(facts, "ainvest_r2k_trailing_pe_2025_08"),
-            _fact(facts, "ainvest_spx_trailing_pe_2025_08"),
-        )
+    if pair := _facts(facts, "ainvest_r2k_trailing_pe_2025_08", "ainvest_spx_trailing_pe_2025_08"):
+        r2k, spx = pair
         definitions += (
             f" On trailing P/E including loss-makers the Russell 2000 was at {r2k:.2f}x vs the S&P 500 at "
             f"{spx:.2f}x in Aug 2025"

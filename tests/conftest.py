@@ -70,6 +70,21 @@ def raw(mirror: Path, rel: str) -> bytes:
     return (mirror / rel).read_bytes()
 
 
+def make_xlsx(sheets: dict[str, list[list]]) -> bytes:
+    """A small .xlsx built in memory (rows padded to equal width) for synthetic workbook traps."""
+    import io
+
+    import pandas as pd
+
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as w:
+        for name, rows in sheets.items():
+            width = max(len(r) for r in rows)
+            padded = [list(r) + [None] * (width - len(r)) for r in rows]
+            pd.DataFrame(padded).to_excel(w, sheet_name=name, header=False, index=False)
+    return buf.getvalue()
+
+
 @pytest.fixture(scope="session")
 def reports(tmp_path_factory) -> Path:
     """One backfill of two months (on the mirror when ROTATION_MIRROR is set, else on data/),

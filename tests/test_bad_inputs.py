@@ -6,8 +6,6 @@ the parameter; a failed parse writes nothing to the cache, and a failed report w
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import pytest
 
@@ -15,22 +13,13 @@ from rotation_utils.cli import main
 from rotation_utils.errors import DataError
 from rotation_utils.sources.prices import splice_closes
 
+from .conftest import make_xlsx
+
 HEAD = "This file was created by CMPT_ME_RETS using the 202408 CRSP database.\r\n\r\n"
 GOOD_FRENCH = (
     HEAD
     + "  Value Weight Returns -- Monthly\r\n,Lo 30,Hi 30\r\n202401,1.0,2.0\r\n202402,3.0,4.0\r\n\r\nCopyright 2024\r\n"
 )
-
-
-def _xlsx(sheets: dict[str, list[list]]) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as w:
-        for name, rows in sheets.items():
-            width = max(len(r) for r in rows)
-            pd.DataFrame([list(r) + [None] * (width - len(r)) for r in rows]).to_excel(
-                w, sheet_name=name, header=False, index=False
-            )
-    return buf.getvalue()
 
 
 SHILLER_HEAD = [[None, "S&P", None], [None, "Comp.", "Dividend"], ["Date", "P", "D"]]
@@ -84,14 +73,14 @@ DATA_ERRORS = [
     (
         "shiller-missing-sheet",
         "shiller/ie_data.xls",
-        _xlsx({"Sheet1": [[1]]}),
+        make_xlsx({"Sheet1": [[1]]}),
         "shiller/ie_data",
         "ie_data.xls: no sheet 'Data' (sheets: Sheet1)",
     ),
     (
         "shiller-note-row-moved",
         "shiller/ie_data.xls",
-        _xlsx(
+        make_xlsx(
             {
                 "Data": SHILLER_HEAD
                 + [[2025.09, 1.0, 2.0], ["Oct CPI estimated", None, None], [2025.1, 1.0, 2.0]]
@@ -103,7 +92,7 @@ DATA_ERRORS = [
     (
         "spdji-label-missing",
         "spglobal/sp-500-eps-est.xlsx",
-        _xlsx(
+        make_xlsx(
             {
                 "ESTIMATES&PEs": [["Date", pd.Timestamp("2026-01-30")]],
                 "SECTOR EPS": [["INDEX NAME"]],

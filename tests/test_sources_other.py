@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
@@ -15,17 +14,7 @@ from rotation_utils.sources.prices import parse_prices, read_prices, splice_clos
 from rotation_utils.sources.shiller import parse_datahub, parse_ie_data
 from rotation_utils.sources.spdji import parse_spdji
 
-from .conftest import raw
-
-
-def _xlsx(sheets: dict[str, list[list]]) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as w:
-        for name, rows in sheets.items():
-            width = max(len(r) for r in rows)
-            padded = [list(r) + [None] * (width - len(r)) for r in rows]
-            pd.DataFrame(padded).to_excel(w, sheet_name=name, header=False, index=False)
-    return buf.getvalue()
+from .conftest import make_xlsx, raw
 
 
 # ---------------------------------------------------------------- Shiller
@@ -53,17 +42,17 @@ SHILLER_HEADER = [
 
 def test_ie_data_missing_sheet_and_moved_note_row():
     with pytest.raises(DataError, match="no sheet 'Data'"):
-        parse_ie_data(_xlsx({"Other": [[1]]}), "ie_data.xls")
+        parse_ie_data(make_xlsx({"Other": [[1]]}), "ie_data.xls")
     rows = SHILLER_HEADER + [
         [2025.09, 1.0, 2, 3, 4],
         ["note moved here", None, None, None, None],
         [2025.1, 1.0, 2, 3, 4],
     ]
     with pytest.raises(DataError) as e:
-        parse_ie_data(_xlsx({"Data": rows}), "ie_data.xls")
+        parse_ie_data(make_xlsx({"Data": rows}), "ie_data.xls")
     assert "note row moved" in str(e.value) and "row 6" in str(e.value)
     ok = parse_ie_data(
-        _xlsx(
+        make_xlsx(
             {
                 "Data": SHILLER_HEADER
                 + [
@@ -140,7 +129,7 @@ def _spdji_synthetic(drop: str | None = None) -> bytes:
         ["INDEX NAME", None, "2025 Q3", "2025 EPS", "2025 P/E"],
         ["S&P 500", 6900.0, 70.0, 250.0, 27.6],
     ]
-    return _xlsx({"ESTIMATES&PEs": main, "SECTOR EPS": sector})
+    return make_xlsx({"ESTIMATES&PEs": main, "SECTOR EPS": sector})
 
 
 def test_spdji_finds_tables_by_label_and_names_a_missing_one():
@@ -153,7 +142,7 @@ def test_spdji_finds_tables_by_label_and_names_a_missing_one():
     with pytest.raises(DataError, match="OBSERVATION"):
         parse_spdji(_spdji_synthetic(drop="OBSERVATION"), "eps.xlsx")
     with pytest.raises(DataError, match="no sheet 'SECTOR EPS'"):
-        parse_spdji(_xlsx({"ESTIMATES&PEs": [[1]]}), "eps.xlsx")
+        parse_spdji(make_xlsx({"ESTIMATES&PEs": [[1]]}), "eps.xlsx")
 
 
 # ---------------------------------------------------------------- FRED
