@@ -35,7 +35,7 @@ class DerivedTable:
     index: str  # "period" (YYYY-MM), "date" (YYYY-MM-DD), "quarter_end", "observed" or "none"
 
 
-def _merge_prov(objs: list, title: str, *, note: str = "") -> Provenance:
+def _merge_prov(objs: list, title: str) -> Provenance:
     provs = [provenance_of(o) for o in objs]
     vintages = list(dict.fromkeys(p.vintage for p in provs if p.vintage))
     return Provenance(
@@ -45,7 +45,7 @@ def _merge_prov(objs: list, title: str, *, note: str = "") -> Provenance:
         vintage="; ".join(vintages),
         sha256=",".join(dict.fromkeys(p.sha256 for p in provs)),
         read_from=provs[0].read_from,
-        extra={"inputs": [p.to_dict() for p in provs], **({"note": note} if note else {})},
+        extra={"inputs": [p.to_dict() for p in provs]},
     )
 
 
@@ -56,7 +56,7 @@ def _spdji(table: str) -> Callable[[], pd.DataFrame]:
         t = read_spdji()[table]
         prov = provenance_of(t).updated(table=table)
         out = t.reset_index() if isinstance(t.index, pd.MultiIndex) else t
-        return with_provenance(out, prov, coverage=not isinstance(t.index, pd.MultiIndex))
+        return with_provenance(out, prov)  # coverage is set only for dated indexes
 
     return build
 

@@ -104,7 +104,7 @@ def load_facts(path: Path | str | None = None) -> pd.DataFrame:
         url="",
         vintage=f"latest fact {max(df['as_of'])}",
     )
-    return with_provenance(df, prov, coverage=False)
+    return with_provenance(df, prov)
 
 
 def facts_as_of(facts: pd.DataFrame, month: str) -> pd.DataFrame:

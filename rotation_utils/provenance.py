@@ -83,12 +83,12 @@ def provenance_of(obj: Any) -> Provenance:
     return p if isinstance(p, Provenance) else Provenance.from_dict(p)
 
 
-def with_provenance(obj: Any, prov: Provenance, *, coverage: bool = True) -> Any:
-    """Attach ``prov`` to ``obj`` (in place) with the coverage of its index; return ``obj``."""
+def with_provenance(obj: Any, prov: Provenance) -> Any:
+    """Attach ``prov`` to ``obj`` (in place), with the first and last date of its index as the
+    coverage when the index is dated; return ``obj``."""
     import pandas as pd
 
-    dated = isinstance(obj.index, pd.PeriodIndex | pd.DatetimeIndex)
-    if coverage and dated and len(obj.index):
+    if isinstance(obj.index, pd.PeriodIndex | pd.DatetimeIndex) and len(obj.index):
         prov = prov.updated(coverage=f"{_label(obj.index[0])} .. {_label(obj.index[-1])}")
     obj.attrs["provenance"] = prov.to_dict()
     return obj
