@@ -295,3 +295,20 @@ def test_early_months_render_with_reasons_instead_of_failing(tmp_path):
         "Not enough ETF prices on or before 1990-01"
         in (out[1] / "03_sector_rotation.html").read_text()
     )
+
+
+def test_pages_hide_code_unless_asked(tmp_path):
+    from rotation_utils.report import _to_html
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_code_cell("marker_variable = 1"),
+    ]
+    src = tmp_path / "n.ipynb"
+    nbformat.write(nb, src)
+    _to_html(src, tmp_path / "plain.html", with_code=False, title="t")
+    _to_html(src, tmp_path / "code.html", with_code=True, title="t")
+    assert "marker_variable" not in (tmp_path / "plain.html").read_text()
+    assert "marker_variable" in (tmp_path / "code.html").read_text()
+    assert "<title>t</title>" in (tmp_path / "plain.html").read_text()
