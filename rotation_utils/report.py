@@ -559,12 +559,9 @@ def run_report_command(args) -> int:
     notebooks = resolve_notebooks(args.notebooks)
     if args.jobs is not None and args.jobs < 1:
         raise ParameterError("jobs", "must be at least 1")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ParameterError("out", f"{out} exists and is not a folder")
-    try:
+    try:  # run_report checks --out before it writes anything
         published = run_report(
-            months, out, jobs=args.jobs, notebooks=notebooks, with_code=args.with_code
+            months, Path(args.out), jobs=args.jobs, notebooks=notebooks, with_code=args.with_code
         )
     except NotebookError:
         return 1

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..provenance import Provenance, with_provenance
-from ._fetch import RawFile, load_tables
+from ..provenance import Provenance, provenance_of, with_provenance
+from ._fetch import RawFile, load_tables, mirror_dir, where_from
 from ._text import decode_text, numeric_column
 
 __all__ = [
@@ -181,23 +181,12 @@ def splice_closes(parts: list[tuple[str, pd.Series]]) -> tuple[pd.Series, list[S
     return close, segments
 
 
-def _raw(folder: str, pattern: str, url: str, ticker: str) -> RawFile:
-    return RawFile("prices", f"{folder}/{pattern.format(t=ticker)}", url.format(t=ticker))
-
-
 def provider_raw_files(ticker: str) -> list[RawFile]:
     """The file each provider would hold for ``ticker``, oldest provider first."""
-    return [_raw(f, pattern, url, ticker) for f, pattern, _, url in PROVIDERS]
-
-
-def read_provider(ticker: str, folder: str) -> pd.DataFrame:
-    """Load one provider's file for ``ticker`` (cache -> mirror -> URL)."""
-    for f, pattern, publisher, url in PROVIDERS:
-        if f == folder:
-            raw = _raw(f, pattern, url, ticker)
-            base = Provenance(publisher, f"{ticker} daily prices ({f})", raw.url, vintage="")
-            return load_tables(raw, parse_prices, base)["prices"]
-    raise DataError(f"unknown price provider {folder!r}")
+    return [
+        RawFile("prices", f"{folder}/{pattern.format(t=ticker)}", url.format(t=ticker))
+        for folder, pattern, _, url in PROVIDERS
+    ]
 
 
 def read_prices(ticker: str) -> pd.DataFrame:
@@ -212,23 +201,19 @@ def read_prices(ticker: str) -> pd.DataFrame:
     DataFrame
         Column ``close`` (US dollars, levels of the newest chained provider) and ``provider``.
     """
-    from ._fetch import mirror_dir
-
     parts: list[tuple[str, pd.Series]] = []
     provs: list[Provenance] = []
-    for folder, pattern, _, _ in PROVIDERS:
-        m = mirror_dir()
-        if m is not None and not (m / "prices" / folder / pattern.format(t=ticker)).is_file():
-            continue  # this provider does not carry the ticker
+    for (folder, _, publisher, _), raw in zip(PROVIDERS, provider_raw_files(ticker), strict=True):
+        if where_from(raw)[0] == "missing":
+            continue  # the mirror shows this provider does not carry the ticker
+        base = Provenance(publisher, f"{ticker} daily prices ({folder})", raw.url, vintage="")
         try:
-            df = read_provider(ticker, folder)
+            df = load_tables(raw, parse_prices, base)["prices"]
         except DataError:
-            if m is None:
-                continue
-            raise
+            if mirror_dir() is not None:
+                raise
+            continue
         parts.append((folder, df["close"]))
-        from ..provenance import provenance_of
-
         provs.append(provenance_of(df))
     if not parts:
         raise DataError(f"no provider has prices for {ticker!r}")
