@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-## make report: the monthly report for the latest month the embedded data supports (or MONTH=YYYY-MM)
+## make report: the report for the newest complete month of daily prices (or MONTH=YYYY-MM)
 report: $(VENV)/.installed
 	$(BIN)/rotation report --month $(MONTH) $(if $(JOBS),--jobs $(JOBS),)
 

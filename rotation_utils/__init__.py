@@ -18,6 +18,7 @@ _LAZY = {
     "ParameterError": "errors",
     "NetworkError": "errors",
     "NotebookError": "errors",
+    "ReportError": "errors",
     "Provenance": "provenance",
     "provenance_of": "provenance",
     "caption": "provenance",

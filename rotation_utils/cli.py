@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     g = rep.add_mutually_exclusive_group()
     g.add_argument(
         "--month",
-        help="report month YYYY-MM, or 'latest' (default): the latest month the data supports",
+        help="report month YYYY-MM (a partial month is labelled month to date), or 'latest' (default): the newest complete month of daily prices",
     )
     g.add_argument("--from", dest="from_month", help="first month of a backfill (with --to)")
     rep.add_argument("--to", dest="to_month", help="last month of a backfill")
@@ -101,9 +101,45 @@ def _run(args: argparse.Namespace) -> int:
         if args.data_command == "show":
             return _data_show(args.dataset, args.table, args.format)
         return _data_build()
-    from .report import run_report_command
+    return _report(args)
 
-    return run_report_command(args)
+
+def _report_months(args: argparse.Namespace) -> list[str]:
+    from .errors import ParameterError
+    from .report import latest_month, months_between, validate_month
+
+    if args.from_month or args.to_month:
+        if not (args.from_month and args.to_month):
+            raise ParameterError("from", "--from and --to go together")
+        return months_between(args.from_month, args.to_month)
+    if args.month in (None, "latest"):
+        return [latest_month()]
+    return [validate_month(args.month)]
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Check every argument before anything is written, run, then print the index paths."""
+    from pathlib import Path
+
+    from .errors import ReportError
+    from .report import plan_report, resolve_notebooks, run_report
+
+    months = _report_months(args)
+    notebooks = resolve_notebooks(args.notebooks)
+    plan_report(months, Path(args.out), notebooks=notebooks, jobs=args.jobs)
+    try:
+        published = run_report(
+            months, Path(args.out), jobs=args.jobs, notebooks=notebooks, with_code=args.with_code
+        )
+    except ReportError as e:
+        if args.debug:
+            raise
+        for failure in e.failures:
+            print(f"rotation: error: {failure}", file=sys.stderr)
+        return e.exit_code
+    for p in published:
+        print(p / "index.html")
+    return 0
 
 
 def _data_list() -> int:

@@ -7,7 +7,14 @@ a bad argument, the ``ROTATION_MIRROR`` setting for a failed download. The CLI m
 
 from __future__ import annotations
 
-__all__ = ["RotationError", "DataError", "ParameterError", "NetworkError", "NotebookError"]
+__all__ = [
+    "RotationError",
+    "DataError",
+    "ParameterError",
+    "NetworkError",
+    "NotebookError",
+    "ReportError",
+]
 
 
 class RotationError(Exception):
@@ -76,7 +83,25 @@ class NotebookError(RotationError):
         self.cell = cell
         self.ename = ename
         self.evalue = evalue
+        self.month = month
+        self.kept = kept
         where = f"at cell In [{cell}]" if cell is not None else "before running a cell"
         when = f" for {month}" if month else ""
         tail = f"; executed notebook kept in {kept}" if kept else ""
         super().__init__(f"notebook {notebook} failed{when} {where}: {ename}: {evalue}{tail}")
+
+
+class ReportError(RotationError):
+    """Notebooks failed in a report run; ``failures`` holds one :class:`NotebookError` each.
+
+    Months whose notebooks all succeeded were published; a month with a failure was not.
+    The message is the first failure, with a count of the others.
+    """
+
+    def __init__(self, failures: list[NotebookError]):
+        if not failures:
+            raise ValueError("ReportError needs at least one failure")
+        self.failures = list(failures)
+        more = len(failures) - 1
+        tail = f" (and {more} more failed notebook{'s' if more > 1 else ''})" if more else ""
+        super().__init__(f"{failures[0]}{tail}")

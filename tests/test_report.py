@@ -14,14 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rotation_utils.errors import NotebookError
-from rotation_utils.report import (
-    REQUIRED_FIGURES,
-    _figures_table,
-    _render_index,
-    list_notebooks,
-    run_report,
-)
+from rotation_utils.errors import ReportError
+from rotation_utils.report import REQUIRED_FIGURES, list_notebooks, run_report
+from rotation_utils.report.render import figures_table, notebook_page, render_index
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,9 +107,9 @@ def test_index_links_and_escaping(tmp_path):
         "images": [],
     }
     prev = {"figures": {"sp500_pe_current_year": {"value": 25.5}}}
-    rows = _figures_table(summary, prev)
+    rows = figures_table(summary, prev)
     assert rows[0]["change"] == pytest.approx(0.5)
-    _render_index(summary, rows, tmp_path / "index.html", previous_month="2026-01")
+    render_index(summary, rows, tmp_path / "index.html", previous=prev)
     html = (tmp_path / "index.html").read_text()
     assert (
         "<script>alert(1)</script>" not in html
@@ -149,8 +144,10 @@ def test_failing_notebook_publishes_nothing_and_keeps_the_old_report(tmp_path, c
     good.mkdir(parents=True)
     (good / "index.html").write_text("previous good report")
     broken = _broken_notebook(tmp_path)
-    with pytest.raises(NotebookError) as e:
+    with pytest.raises(ReportError) as e:
         run_report(["2026-01"], out, jobs=1, notebooks=[broken], progress=False)
+    (failure,) = e.value.failures
+    assert (failure.notebook, failure.month, failure.cell) == ("99_broken", "2026-01", 4)
     assert (
         "99_broken" in str(e.value)
         and "ValueError" in str(e.value)
@@ -160,7 +157,25 @@ def test_failing_notebook_publishes_nothing_and_keeps_the_old_report(tmp_path, c
     kept = out / "failed" / "2026-01" / "99_broken.ipynb"
     assert kept.is_file() and "broken on purpose" in kept.read_text()
     assert not list(out.glob(".run-*"))
-    assert "99_broken" in capsys.readouterr().err
+    assert capsys.readouterr().err == ""  # report code raises; only the CLI prints
+
+
+def test_cli_prints_one_line_per_failed_notebook_and_exits_1(tmp_path, monkeypatch, capsys):
+    from rotation_utils.cli import main
+    from rotation_utils.report import plan
+
+    nb_dir = tmp_path / "nbs"
+    nb_dir.mkdir()
+    _broken_notebook(nb_dir).rename(nb_dir / "01_broken.ipynb")
+    _broken_notebook(nb_dir).rename(nb_dir / "02_broken.ipynb")
+    monkeypatch.setattr(plan, "NOTEBOOK_DIR", nb_dir)
+    out = tmp_path / "out"
+    assert main(["report", "--month", "2026-01", "--jobs", "2", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    lines = [x for x in err if x.strip() and not x.startswith("notebooks:")]  # no progress bar
+    assert len(lines) == 2 and all(line.startswith("rotation: error: notebook 0") for line in lines)
+    assert "01_broken failed for 2026-01 at cell In [4]: ValueError" in lines[0]
+    assert "02_broken" in lines[1] and not (out / "2026-01").exists()
 
 
 def _cli(*args: str, out: Path) -> subprocess.Popen:
@@ -213,11 +228,14 @@ def test_sigint_leaves_no_partial_month_and_keeps_the_previous_report(tmp_path):
     assert "Traceback" not in err
 
 
-def test_make_report_month_default_is_latest(tmp_path, monkeypatch, no_mirror):
+def test_make_report_month_default_is_latest(no_mirror):
+    # The embedded prices end on Friday 2026-03-27; March's last trading day is Tuesday 03-31,
+    # so the newest complete month is February.
     from rotation_utils.report import latest_month
+    from rotation_utils.report.plan import last_price_date
 
-    assert latest_month() == "2026-01"
-    shutil.rmtree(tmp_path, ignore_errors=True)
+    assert str(last_price_date()) == "2026-03-27"
+    assert latest_month() == "2026-02"
 
 
 def test_a_changed_mirror_file_changes_the_figures(mirror, tmp_path, monkeypatch):
@@ -298,8 +316,6 @@ def test_early_months_render_with_reasons_instead_of_failing(tmp_path):
 
 
 def test_pages_hide_code_unless_asked(tmp_path):
-    from rotation_utils.report import _to_html
-
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Title"),
@@ -307,8 +323,8 @@ def test_pages_hide_code_unless_asked(tmp_path):
     ]
     src = tmp_path / "n.ipynb"
     nbformat.write(nb, src)
-    _to_html(src, tmp_path / "plain.html", with_code=False, title="t")
-    _to_html(src, tmp_path / "code.html", with_code=True, title="t")
+    notebook_page(src, tmp_path / "plain.html", with_code=False, title="t")
+    notebook_page(src, tmp_path / "code.html", with_code=True, title="t")
     assert "marker_variable" not in (tmp_path / "plain.html").read_text()
     assert "marker_variable" in (tmp_path / "code.html").read_text()
     assert "<title>t</title>" in (tmp_path / "plain.html").read_text()

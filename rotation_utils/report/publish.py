@@ -1,0 +1,97 @@
+"""The two ends of an atomic report: a staging folder beside the target, and the swap into place.
+
+Everything a run writes goes to ``out/.run-XXXX/`` first; a month is moved to ``out/YYYY-MM``
+with renames only when all its notebooks succeeded, and an old report is removed only after the
+new one is in place. Failed notebooks are kept under ``out/failed/YYYY-MM/`` for debugging.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Stage", "staging", "keep_failed", "publish"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A run's staging folder and the data folder every notebook of the run reads."""
+
+    run_dir: Path
+    data_dir: Path
+
+    def month_dir(self, month: str) -> Path:
+        return self.run_dir / month
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for the notebook kernels: staged data, no widgets, quiet debugger."""
+        return {
+            "ROTATION_DATA_DIR": str(self.data_dir),
+            "ROTATION_HEADLESS": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+
+
+def _stage_data(run_dir: Path) -> Path:
+    """Derived tables for this run, built once and read by every notebook of every month.
+
+    With ``ROTATION_MIRROR`` set they are built from the raw files (through the hash-keyed parse
+    cache, so a changed mirror file changes the figures); otherwise the embedded ``data/`` is used
+    as it is.
+    """
+    from ..derived import build_tables, data_dir
+    from ..sources._fetch import mirror_dir
+
+    if mirror_dir() is None:
+        return data_dir()
+    d = run_dir / ".data"
+    build_tables(d)
+    shutil.copy2(data_dir() / "facts.csv", d / "facts.csv")
+    return d
+
+
+@contextmanager
+def staging(out: Path, months: tuple[str, ...]) -> Iterator[Stage]:
+    """A staging folder in ``out`` with one subfolder per month and the run's data; removed on
+    exit, whatever happened."""
+    out.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(dir=out, prefix=".run-"))
+    try:
+        for m in months:
+            (run_dir / m).mkdir()
+        yield Stage(run_dir, _stage_data(run_dir))
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def keep_failed(out: Path, month: str, executed: list[Path]) -> Path:
+    """Copy the executed notebooks of a failed month to ``out/failed/YYYY-MM/``."""
+    failed_dir = out / "failed" / month
+    failed_dir.mkdir(parents=True, exist_ok=True)
+    for p in executed:
+        if p.is_file():
+            shutil.copy2(p, failed_dir / p.name)
+    return failed_dir
+
+
+def publish(staged: Path, out: Path, month: str, run_dir: Path) -> Path:
+    """Swap ``staged`` into ``out/month`` with renames, under a lock per month so two runs for
+    the same month leave one complete report."""
+    from filelock import FileLock
+
+    target = out / month
+    with FileLock(str(out / f".{month}.lock")):
+        old = None
+        if target.exists():
+            old = run_dir / f".old-{target.name}"
+            os.replace(target, old)
+        os.replace(staged, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return target

@@ -1,0 +1,95 @@
+"""``summary.json``: the machine-readable record of one month's report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import DataError
+from ..months import parse_month
+from .kernels import NotebookResult
+
+__all__ = ["REQUIRED_FIGURES", "summarize", "previous_summary", "data_vintages"]
+
+#: Figure IDs every full report must carry (a value, or null with the reason).
+REQUIRED_FIGURES = (
+    "sp500_pe_current_year",
+    "sp400_pe_current_year",
+    "sp600_pe_current_year",
+    "sp500_pe_next_year",
+    "small_large_pe_discount",
+    "sp500_eps_growth_5y",
+    "sp600_eps_growth_5y",
+    "small_big_pb_ratio",
+    "small_big_pb_percentile",
+    "smb_12m",
+    "t10y2y",
+)
+
+
+def data_vintages(data_dir: Path) -> dict[str, str]:
+    """``"publisher: table" -> vintage`` for every table in the staged data's manifest."""
+    man = json.loads((data_dir / "manifest.json").read_text())
+    out = {}
+    for name, e in man["tables"].items():
+        p = e["provenance"]
+        out[f"{p['publisher']}: {name}"] = p["vintage"]
+    return out
+
+
+def previous_summary(out: Path, month: str) -> dict | None:
+    """The published summary of the month before ``month`` in ``out``, if there is a readable one."""
+    p = out / str(parse_month(month) - 1) / "summary.json"
+    if p.is_file():
+        try:
+            return json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+    return None
+
+
+def summarize(
+    month: str,
+    results: Sequence[NotebookResult],
+    data_dir: Path,
+    *,
+    full: bool,
+    images: list[dict],
+) -> dict:
+    """The month's summary: notebooks with status and time, every recorded figure, data vintages.
+
+    Raises
+    ------
+    DataError
+        ``full`` (every notebook ran) but a headline figure of :data:`REQUIRED_FIGURES` is missing.
+    """
+    figures: dict[str, dict] = {}
+    for r in results:
+        for fid, f in r.figures.items():
+            figures[fid] = {
+                **{k: v for k, v in f.items() if k != "id"},
+                "notebook": r.name,
+            }
+    if full:
+        missing = [f for f in REQUIRED_FIGURES if f not in figures]
+        if missing:
+            raise DataError(f"notebooks did not record the headline figures {missing}")
+    return {
+        "month": month,
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "data_vintages": data_vintages(data_dir),
+        "notebooks": [
+            {
+                "name": r.name,
+                "status": r.status,
+                "seconds": round(r.seconds, 2),
+                "html": f"{r.name}.html",
+                "ipynb": f"{r.name}.ipynb",
+            }
+            for r in results
+        ],
+        "figures": figures,
+        "images": images,
+    }
