@@ -357,7 +357,7 @@ def test_out_pointing_at_a_file_exits_2_and_keeps_it(tmp_path, capsys):
 
 
 def test_html_in_figure_text_is_escaped_in_the_index(tmp_path):
-    from rotation_utils.report.render import figures_table, render_index
+    from rotation_utils.report.render import index_view, render_index
 
     summary = {
         "month": "2026-01",
@@ -375,7 +375,7 @@ def test_html_in_figure_text_is_escaped_in_the_index(tmp_path):
             }
         },
     }
-    render_index(summary, figures_table(summary, None), tmp_path / "index.html", previous=None)
+    render_index(summary, index_view(summary, None), tmp_path / "index.html")
     html = (tmp_path / "index.html").read_text()
     for raw in ("<script>s</script>", "<b>bold</b>", "<img src=x"):
         assert raw not in html

@@ -16,7 +16,7 @@ import pytest
 
 from rotation_utils.errors import ReportError
 from rotation_utils.report import REQUIRED_FIGURES, list_notebooks, run_report
-from rotation_utils.report.render import figures_table, notebook_page, render_index
+from rotation_utils.report.render import notebook_page
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +34,9 @@ def test_each_month_has_every_page_and_figure(reports):
             assert (d / f"{n}.html").stat().st_size > 10_000 and (d / f"{n}.ipynb").is_file()
         s = _summary(reports, month)
         assert s["month"] == month and [n["name"] for n in s["notebooks"]] == names
+        # both months are complete in the daily prices: no month-to-date label
+        assert s["prices"]["complete"] and s["prices"]["through"] == s["prices"]["last_trading_day"]
+        assert s["prices"]["through"] == {"2025-06": "2025-06-30", "2026-01": "2026-01-30"}[month]
         assert all(n["status"] == "ok" and n["seconds"] > 0 for n in s["notebooks"])
         assert set(REQUIRED_FIGURES) <= set(s["figures"])
         for f in s["figures"].values():
@@ -79,44 +82,6 @@ def test_figures_come_from_the_data_of_each_month(reports):
     assert (
         jan["claim_C8"]["value"] == "contradicted" and jun["claim_C8"]["value"] == "not checkable"
     )
-
-
-def test_index_links_and_escaping(tmp_path):
-    summary = {
-        "month": "2026-02",
-        "generated_at": "2026-03-01T00:00:00+00:00",
-        "data_vintages": {"<b>x</b>": "v"},
-        "notebooks": [
-            {
-                "name": "01_x",
-                "status": "ok",
-                "seconds": 1.0,
-                "html": "01_x.html",
-                "ipynb": "01_x.ipynb",
-            }
-        ],
-        "figures": {
-            "sp500_pe_current_year": {
-                "value": 26.0,
-                "unit": "x",
-                "as_of": "2026-02-27",
-                "source": "<script>alert(1)</script>",
-                "notebook": "01_x",
-            }
-        },
-        "images": [],
-    }
-    prev = {"figures": {"sp500_pe_current_year": {"value": 25.5}}}
-    rows = figures_table(summary, prev)
-    assert rows[0]["change"] == pytest.approx(0.5)
-    render_index(summary, rows, tmp_path / "index.html", previous=prev)
-    html = (tmp_path / "index.html").read_text()
-    assert (
-        "<script>alert(1)</script>" not in html
-        and "&lt;script&gt;" in html
-        and "&lt;b&gt;x&lt;/b&gt;" in html
-    )
-    assert "Change vs 2026-01" in html and "+0.50x" in html
 
 
 def _broken_notebook(d: Path) -> Path:
@@ -176,6 +141,25 @@ def test_cli_prints_one_line_per_failed_notebook_and_exits_1(tmp_path, monkeypat
     assert len(lines) == 2 and all(line.startswith("rotation: error: notebook 0") for line in lines)
     assert "01_broken failed for 2026-01 at cell In [4]: ValueError" in lines[0]
     assert "02_broken" in lines[1] and not (out / "2026-01").exists()
+
+
+def test_a_partial_month_renders_labelled_month_to_date(tmp_path, no_mirror):
+    from rotation_utils.report.plan import last_price_date, last_trading_day
+
+    last = last_price_date()  # 2026-03-27 in today's data/
+    month = last.strftime("%Y-%m")
+    assert last < last_trading_day(month), "the newest month in data/ should be partial"
+    nb05 = [p for p in list_notebooks() if p.stem == "05_claims_check"]
+    (published,) = run_report([month], tmp_path / "out", jobs=1, notebooks=nb05, progress=False)
+    s = json.loads((published / "summary.json").read_text())
+    assert s["prices"] == {
+        "month": month,
+        "complete": False,
+        "through": last.isoformat(),
+        "last_trading_day": last_trading_day(month).isoformat(),
+    }
+    html = (published / "index.html").read_text()
+    assert f"{month}: month to date, prices through {last.isoformat()}" in html
 
 
 def _cli(*args: str, out: Path) -> subprocess.Popen:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import NotebookError, ReportError
@@ -33,11 +34,12 @@ from .plan import (
     list_notebooks,
     months_between,
     plan_report,
+    price_coverage,
     resolve_notebooks,
     validate_month,
 )
 from .publish import Stage, keep_failed, publish, staging
-from .render import figures_table, render_index
+from .render import index_view, render_index
 from .summary import REQUIRED_FIGURES, previous_summary, summarize
 
 __all__ = [
@@ -184,13 +186,14 @@ def _summarize(plan: ReportPlan, stage: Stage, month: str, res: list[NotebookRes
         for r in res
         if (staged / f"{r.name}.png").is_file()
     ]
-    return summarize(month, res, stage.data_dir, full=plan.full, images=images)
+    coverage = price_coverage(month, stage.last_price_date)
+    return summarize(
+        month, res, stage.data_dir, full=plan.full, images=images, prices=asdict(coverage)
+    )
 
 
 def _render(staged: Path, summary: dict, previous: dict | None) -> None:
     import json
 
     (staged / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    render_index(
-        summary, figures_table(summary, previous), staged / "index.html", previous=previous
-    )
+    render_index(summary, index_view(summary, previous), staged / "index.html")

@@ -57,8 +57,10 @@ def summarize(
     *,
     full: bool,
     images: list[dict],
+    prices: dict | None = None,
 ) -> dict:
-    """The month's summary: notebooks with status and time, every recorded figure, data vintages.
+    """The month's summary: notebooks with status and time, every recorded figure, data vintages,
+    and ``prices``: how far the daily prices reach into the month (see ``PriceCoverage``).
 
     Raises
     ------
@@ -78,6 +80,7 @@ def summarize(
             raise DataError(f"notebooks did not record the headline figures {missing}")
     return {
         "month": month,
+        "prices": prices,
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "data_vintages": data_vintages(data_dir),
         "notebooks": [
