@@ -255,6 +255,69 @@ def _trivial_report(args: tuple[str, str]) -> int:
     return len(run(["2026-01"], Path(out), jobs=2, notebooks=notebooks, progress=False))
 
 
+def _trivial_notebook(path: Path, code: str = "print(month)") -> Path:
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell('month = "2026-01"')
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(code)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def test_another_executor_runs_the_same_jobs(tmp_path, use_mirror):
+    # The seam a cluster executor (issue 13) plugs into: run_report hands picklable MonthJobs to
+    # whatever executor(workers) returns, and run_month_job is the whole of a job.
+    import pickle
+
+    from rotation_utils.report import MonthJob, kernels, run_month_job
+
+    class InProcess:
+        def __init__(self, workers: int):
+            self.workers, self.jobs = workers, []
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            kernels._shutdown_warm()
+
+        def run(self, jobs):
+            for job in jobs:
+                self.jobs.append(pickle.loads(pickle.dumps(job)))  # crosses a process boundary
+                yield run_month_job(self.jobs[-1])
+
+    made: list[InProcess] = []
+
+    def factory(workers: int) -> InProcess:
+        made.append(InProcess(workers))
+        return made[-1]
+
+    # the run stages tables from the mirror; its notebooks read those, with ROTATION_MIRROR unset
+    nbs = [
+        _trivial_notebook(
+            tmp_path / "01_a.ipynb", "import os; print(os.environ.get('ROTATION_MIRROR'))"
+        ),
+        _trivial_notebook(tmp_path / "02_b.ipynb", "print(month * 2)"),
+    ]
+    out = tmp_path / "out"
+    (published,) = run_report(["2025-11"], out, notebooks=nbs, progress=False, executor=factory)
+    (ex,) = made
+    assert [j.month for j in ex.jobs] == ["2025-11", "2025-11"] and ex.workers == 2
+    assert all(isinstance(j, MonthJob) and dict(j.env)["ROTATION_HEADLESS"] == "1" for j in ex.jobs)
+    first = nbformat.read(published / "01_a.ipynb", as_version=4)
+    assert first.cells[-1].outputs[0]["text"] == "None\n"
+    second = nbformat.read(published / "02_b.ipynb", as_version=4)
+    assert second.cells[-1].outputs[0]["text"] == "2025-112025-11\n"
+    s = json.loads((published / "summary.json").read_text())
+    assert [n["status"] for n in s["notebooks"]] == ["ok", "ok"]
+    assert set(s["notebooks"][0]["phases"]) == {"kernel", "execute", "render"}
+
+
 def test_many_kernels_starting_at_once_do_not_collide(tmp_path):
     # papermill issue #511: parallel TCP kernels can race for ports. Three reports at once start
     # six IPC kernels together; all must come up.

@@ -38,7 +38,7 @@ from .plan import (
     resolve_notebooks,
     validate_month,
 )
-from .publish import Stage, keep_failed, publish, staging
+from .publish import Stage, keep_failed, publish_month, staging
 from .render import index_view, render_index
 from .summary import REQUIRED_FIGURES, previous_summary, summarize
 
@@ -103,8 +103,9 @@ def run_report(
         notebook, month and cell.
     """
     plan = plan_report(months, out, notebooks=notebooks, jobs=jobs, with_code=with_code)
-    with staging(plan.out, plan.months) as stage:
-        results = _execute(plan, stage, executor(plan.workers), progress=progress)
+    # the workers start their kernels while the data are staged
+    with executor(plan.workers) as ex, staging(plan.out, plan.months) as stage:
+        results = _execute(plan, stage, ex, progress=progress)
         failures = _keep_failures(plan, results)
         published = []
         summaries: dict[str, dict] = {}
@@ -114,7 +115,7 @@ def run_report(
             summaries[month] = _summarize(plan, stage, month, results[month])
             previous = summaries.get(_month_before(month)) or previous_summary(plan.out, month)
             _render(stage.month_dir(month), summaries[month], previous)
-            published.append(publish(stage.month_dir(month), plan.out, month, stage.run_dir))
+            published.append(publish_month(stage.month_dir(month), plan.out, month, stage.run_dir))
     if failures:
         raise ReportError([e for month in plan.months for e in failures.get(month, [])])
     return published
@@ -141,13 +142,10 @@ def _execute(
     )
     results: dict[str, list[NotebookResult]] = {m: [] for m in plan.months}
     total = len(plan.months) * len(plan.notebooks)
-    with (
-        tqdm(
-            total=total, desc="notebooks", unit="nb", file=sys.stderr, disable=not progress
-        ) as bar,
-        executor as ex,
-    ):
-        for job_results in ex.run(jobs):
+    with tqdm(
+        total=total, desc="notebooks", unit="nb", file=sys.stderr, disable=not progress
+    ) as bar:
+        for job_results in executor.run(jobs):
             for r in job_results:
                 results[r.month].append(r)
                 bar.set_postfix_str(f"{r.month} {r.name} {r.status}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-__all__ = ["Stage", "staging", "keep_failed", "publish"]
+__all__ = ["Stage", "staging", "keep_failed", "publish_month"]
 
 
 @dataclass
@@ -95,7 +95,7 @@ def keep_failed(out: Path, month: str, executed: list[Path]) -> Path:
     return failed_dir
 
 
-def publish(staged: Path, out: Path, month: str, run_dir: Path) -> Path:
+def publish_month(staged: Path, out: Path, month: str, run_dir: Path) -> Path:
     """Swap ``staged`` into ``out/month`` with renames, under a lock per month so two runs for
     the same month leave one complete report."""
     from filelock import FileLock

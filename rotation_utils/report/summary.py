@@ -88,6 +88,7 @@ def summarize(
                 "name": r.name,
                 "status": r.status,
                 "seconds": round(r.seconds, 2),
+                "phases": r.phases,
                 "html": f"{r.name}.html",
                 "ipynb": f"{r.name}.ipynb",
             }
