@@ -190,3 +190,24 @@ def test_index_escapes_text_from_notebooks(tmp_path):
     for raw in ("<script>alert(1)</script>", "<b>bold</b>", "<img src=x"):
         assert raw not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "Change vs" not in html
+
+
+def test_a_full_report_must_carry_the_registrys_required_figures(tmp_path):
+    import json
+
+    from rotation_utils.errors import DataError
+    from rotation_utils.figures import FIGURES, REQUIRED
+    from rotation_utils.report.kernels import NotebookResult
+    from rotation_utils.report.summary import summarize
+
+    assert REQUIRED and all(fid in FIGURES for fid in REQUIRED)
+    (tmp_path / "manifest.json").write_text(json.dumps({"tables": {}}))
+    rec = {"value": 1.0, "unit": "x", "as_of": "2026-01", "source": "s"}
+    every = NotebookResult("01_x", "2026-01", "ok", 1.0, "", figures=dict.fromkeys(REQUIRED, rec))
+    s = summarize("2026-01", [every], tmp_path, full=True, images=[])
+    assert set(s["figures"]) == set(REQUIRED)
+    short = NotebookResult("01_x", "2026-01", "ok", 1.0, "", figures={REQUIRED[0]: rec})
+    with pytest.raises(DataError, match=REQUIRED[1]):
+        summarize("2026-01", [short], tmp_path, full=True, images=[])
+    # a partial run (some notebooks) records what it records
+    assert summarize("2026-01", [short], tmp_path, full=False, images=[])["figures"]

@@ -140,9 +140,18 @@ class LocalProcessExecutor:
 
         if self._pool is None:
             raise RuntimeError("LocalProcessExecutor.run outside its `with` block")
+        from concurrent.futures.process import BrokenProcessPool
+
+        from ..errors import RotationError
+
         futures = [self._pool.submit(run_month_job, j) for j in jobs]
-        for f in as_completed(futures):
-            yield f.result()
+        try:
+            for f in as_completed(futures):
+                yield f.result()
+        except BrokenProcessPool as e:
+            raise RotationError(
+                f"a report worker process ended abruptly ({e}); nothing was published"
+            ) from e
 
 
 def _noop() -> None:

@@ -8,25 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError
+from ..figures import REQUIRED
 from ..months import parse_month
 from .kernels import NotebookResult
 
 __all__ = ["REQUIRED_FIGURES", "summarize", "previous_summary", "data_vintages"]
 
-#: Figure IDs every full report must carry (a value, or null with the reason).
-REQUIRED_FIGURES = (
-    "sp500_pe_current_year",
-    "sp400_pe_current_year",
-    "sp600_pe_current_year",
-    "sp500_pe_next_year",
-    "small_large_pe_discount",
-    "sp500_eps_growth_5y",
-    "sp600_eps_growth_5y",
-    "small_big_pb_ratio",
-    "small_big_pb_percentile",
-    "smb_12m",
-    "t10y2y",
-)
+#: Figure ids every full report must carry (a value, or null with the reason): the registry's.
+REQUIRED_FIGURES = REQUIRED
 
 
 def data_vintages(data_dir: Path) -> dict[str, str]:
