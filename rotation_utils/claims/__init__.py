@@ -11,7 +11,18 @@
 from __future__ import annotations
 
 from .checks import CHECKS
-from .evaluate import ClaimResult, Row, check_claims, check_file, results_json, results_table
+from .evaluate import (
+    ClaimResult,
+    Row,
+    check_claims,
+    check_file,
+    claim_markdown,
+    record_evidence,
+    results_json,
+    results_table,
+    robustness_frame,
+    verdict_frame,
+)
 from .kinds import KINDS, VERDICTS, Outcome
 from .metrics import CATALOG, Context, Value
 from .spec import Claim, ClaimsFile, ClaimsFileError, load_claims, resolve_claims_file
@@ -31,6 +42,10 @@ __all__ = [
     "Value",
     "check_claims",
     "check_file",
+    "claim_markdown",
+    "record_evidence",
+    "robustness_frame",
+    "verdict_frame",
     "load_claims",
     "resolve_claims_file",
     "results_json",

@@ -21,7 +21,18 @@ from .kinds import KINDS, Outcome
 from .metrics import Context
 from .spec import Claim, ClaimsFile, Definition, load_claims
 
-__all__ = ["Row", "ClaimResult", "check_claims", "check_file", "results_json", "results_table"]
+__all__ = [
+    "Row",
+    "ClaimResult",
+    "check_claims",
+    "check_file",
+    "results_json",
+    "results_table",
+    "robustness_frame",
+    "verdict_frame",
+    "claim_markdown",
+    "record_evidence",
+]
 
 
 @dataclass(frozen=True)
@@ -207,3 +218,52 @@ def results_table(cf: ClaimsFile, results: list[ClaimResult]) -> str:
             lines += _wrap(s, "    ")
         lines.append("")
     return "\n".join(lines)
+
+
+def robustness_frame(result: ClaimResult) -> pd.DataFrame:
+    """The robustness table of one claim: definition, verdict and key numbers (first row: main)."""
+    return pd.DataFrame(
+        [
+            {"definition": r.label, "verdict": r.verdict, "numbers": r.outcome.summary}
+            for r in result.robustness
+        ]
+    ).set_index("definition")
+
+
+def verdict_frame(results: list[ClaimResult]) -> pd.DataFrame:
+    """One row per claim: its text, headline verdict and the definitions that flip it."""
+    return pd.DataFrame(
+        [
+            {
+                "claim": r.id,
+                "statement": r.claim.text,
+                "verdict": r.verdict,
+                "flipped by": "; ".join(r.flipped_by),
+            }
+            for r in results
+        ]
+    ).set_index("claim")
+
+
+def claim_markdown(result: ClaimResult) -> str:
+    """A claim's section for a notebook: heading, verdict with evidence, what happened after the
+    article (outcomes) and the note; every number comes from the computed evidence."""
+    parts = [
+        f"### {result.id}: {result.claim.text}",
+        f"**Verdict: {result.verdict}.** {result.evidence}",
+    ]
+    for o in result.outcomes:
+        parts.append(
+            f"*After the article, {o.label}:* {o.verdict}. {_sentence(o.outcome.evidence)}"
+        )
+    if result.claim.note:
+        parts.append(f"*Note:* {result.claim.note}")
+    return "\n\n".join(parts)
+
+
+def record_evidence(result: ClaimResult) -> str:
+    """One line for the report's claims section: the evidence, and each outcome in short."""
+    line = result.evidence
+    for o in result.outcomes:
+        line += f" After the article ({o.label}): {o.verdict}, {o.outcome.summary}."
+    return line

@@ -88,17 +88,18 @@ def _operand(ctx: Context, x: float | str) -> Value:
 
 
 def _value(f: Mapping[str, Any], ctx: Context) -> Outcome:
-    v = evaluate(ctx, f["metric"])
-    if out := _missing([v]):
+    v, st = evaluate(ctx, f["metric"]), _operand(ctx, f["stated"])
+    if out := _missing([v, st]):
         return out
-    stated, tol = float(f["stated"]), float(f["tolerance"])
+    stated, tol = st.value, float(f["tolerance"])
     off = v.value / stated - 1.0
     ok = abs(off) <= tol
+    claimed = f"{st.name} {st.described()}" if st.name else format_number(stated, v.unit)
     return Outcome(
         "supported" if ok else "contradicted",
-        f"{v.name} = {v.described()} vs stated {format_number(stated, v.unit)}: "
+        f"{v.name} = {v.described()} vs stated {claimed}: "
         f"{off:+.1%} off, {'within' if ok else 'outside'} ±{tol:.0%}",
-        (v,),
+        (v, st) if st.name else (v,),
         f"{v.shown()} vs {format_number(stated, v.unit)} ({off:+.1%}, tolerance ±{tol:.0%})",
     )
 
@@ -200,7 +201,7 @@ KINDS: dict[str, Kind] = {
             "value",
             {
                 "metric": Field("metric"),
-                "stated": Field("number"),
+                "stated": Field("operand"),
                 "tolerance": Field("number", False, 0.05),
             },
             _value,

@@ -585,6 +585,21 @@ def _fact(ctx: Context, ref: MetricRef) -> Value:
     )
 
 
+def _fact_ratio(ctx: Context, ref: MetricRef) -> Value:
+    a, b = (_fact(ctx, MetricRef(f"fact:{x}", "fact", (x,))) for x in ref.args)
+    for v in (a, b):
+        if not v.available:
+            return Value(ref.name, None, "x", reason=v.reason)
+    source = " | ".join(dict.fromkeys((a.source, b.source)))
+    basis = f"{a.basis} / {b.basis} ({a.shown()} / {b.shown()})"
+    return Value(ref.name, a.value / b.value, "x", max(a.as_of, b.as_of), source, basis)
+
+
+def _check_fact_ratio(args: tuple[str, ...]) -> None:
+    if len(args) != 2 or not all(args):
+        raise ValueError("expected fact_ratio:<id>:<id>")
+
+
 CATALOG: dict[str, MetricSpec] = {
     m.family: m
     for m in [
@@ -675,6 +690,15 @@ CATALOG: dict[str, MetricSpec] = {
             _args_no_at(_check_fact),
             _fact,
         ),
+        MetricSpec(
+            "fact_ratio",
+            "fact_ratio:<id>:<id>",
+            "x",
+            "data/facts.csv",
+            "the first fact divided by the second (e.g. a claimed P/B over another)",
+            _args_no_at(_check_fact_ratio),
+            _fact_ratio,
+        ),
     ]
 }
 
@@ -695,8 +719,10 @@ def parse_metric(name: str, *, fact_ids: Mapping | set | None = None) -> MetricR
     if spec is None:
         raise ValueError(f"unknown metric {family!r} (known: {', '.join(CATALOG)})")
     spec.check_args(tuple(args), at)
-    if family == "fact" and fact_ids is not None and args[0] not in fact_ids:
-        raise ValueError(f"no fact {args[0]!r} in data/facts.csv")
+    if family in ("fact", "fact_ratio") and fact_ids is not None:
+        for fid in args:
+            if fid not in fact_ids:
+                raise ValueError(f"no fact {fid!r} in data/facts.csv")
     return MetricRef(name.strip(), family, tuple(args), at)
 
 

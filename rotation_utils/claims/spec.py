@@ -125,11 +125,17 @@ def resolve_claims_file(name: str | Path) -> Path:
     p = Path(name)
     if p.is_file():
         return p
-    folder = data_dir() / "claims"
-    for cand in (folder / p.name, folder / f"{p.name}.toml"):
-        if cand.is_file():
-            return cand
-    raise ClaimsFileError(str(name), "file", None, f"not found (nor in {folder})")
+    # The data folder in use (a report may stage one), then the project's own data/claims.
+    folders = dict.fromkeys(
+        [data_dir() / "claims", Path(__file__).resolve().parents[2] / "data" / "claims"]
+    )
+    for folder in folders:
+        for cand in (folder / p.name, folder / f"{p.name}.toml"):
+            if cand.is_file():
+                return cand
+    raise ClaimsFileError(
+        str(name), "file", None, f"not found (nor in {', '.join(map(str, folders))})"
+    )
 
 
 def load_claims(path: str | Path, *, fact_ids: set[str] | None = None) -> ClaimsFile:
