@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..provenance import provenance_of
 from ..spreads import at_52_week_high
 from .kinds import Field, Kind, Outcome
 from .metrics import Context, Value, evaluate, format_number
@@ -46,6 +47,7 @@ def _highs(ctx: Context, ticker: str, start: str, end: str) -> Value:
         float(flag.sum()),
         "count",
         str(window.index[-1].date()),
+        provenance_of(close).caption(),
         basis=f"closes {start} .. {end} at the highest of the trailing 252 trading days",
     )
 

@@ -137,7 +137,7 @@ def _discount(f: Mapping[str, Any], ctx: Context) -> Outcome:
 
 
 def _extreme(f: Mapping[str, Any], ctx: Context) -> Outcome:
-    s, basis, src = history(ctx, f["metric"])
+    s, basis, src, unit = history(ctx, f["metric"])
     if s.empty:
         return Outcome("not checkable", f"{f['metric']}: no data on or before {ctx.month}")
     since = pd.Period(f["since"], "M")
@@ -147,10 +147,10 @@ def _extreme(f: Mapping[str, Any], ctx: Context) -> Outcome:
     at = recent.idxmin() if low else recent.idxmax()
     was = widest_since(s, at=at, extreme=f["direction"])
     ok = was is None or pd.Period(str(was), "M") < since
-    v = Value(f["metric"], float(s.loc[at]), "x", str(at), src, basis)
+    v = Value(f["metric"], float(s.loc[at]), unit, str(at), src, basis)
     word = "lowest" if low else "highest"
     prior = (
-        f"{word} since {was} ({format_number(float(s.loc[was]), 'x')})"
+        f"{word} since {was} ({format_number(float(s.loc[was]), unit)})"
         if was is not None
         else f"{word} in the data"
     )

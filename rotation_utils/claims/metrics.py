@@ -732,8 +732,9 @@ def evaluate(ctx: Context, name: str) -> Value:
     return CATALOG[ref.family].compute(ctx, ref)
 
 
-def history(ctx: Context, name: str) -> tuple[pd.Series, str, str]:
-    """The history of a metric up to the month: ``(series, basis, source)``; for families with one."""
+def history(ctx: Context, name: str) -> tuple[pd.Series, str, str, str]:
+    """The history of a metric up to the month: ``(series, basis, source, unit)``; for families
+    with one (pb_small_big, fred)."""
     ref = parse_metric(name)
     spec = CATALOG[ref.family]
     if spec.series is None:
@@ -742,4 +743,5 @@ def history(ctx: Context, name: str) -> tuple[pd.Series, str, str]:
         )
     s, basis = spec.series(ctx, ref)
     table = "french_size_bm" if ref.family == "pb_small_big" else "fred_monthly"
-    return s, basis, provenance_of(ctx.table(table)).caption()
+    unit = "x" if ref.family == "pb_small_big" else _FRED_UNITS[ref.args[0]]
+    return s, basis, provenance_of(ctx.table(table)).caption(), unit
