@@ -209,3 +209,36 @@ def test_good_file_passes(tmp_path, capsys, no_mirror):
     assert got["A1"]["verdict"] == "supported"
     # IWM vs SPY from 2025-01-02 to January 2026's last close
     assert got["A2"]["numbers"][0]["as_of"] == "2026-01-30"
+
+
+@pytest.mark.slow
+def test_notebook_05_renders_any_claims_file(tmp_path, no_mirror, monkeypatch):
+    """Notebook 05 with the second article: one recorded verdict per claim, text and evidence."""
+    import papermill as pm
+
+    from rotation_utils.figures import records_in
+
+    monkeypatch.setenv("ROTATION_HEADLESS", "1")
+    out = tmp_path / "05.ipynb"
+    nb = pm.execute_notebook(
+        str(HERE.parent / "notebooks" / "05_claims_check.ipynb"),
+        str(out),
+        parameters={"month": "2026-01", "claims_file": str(SECOND)},
+        cwd=str(HERE.parent / "notebooks"),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    recs = records_in(nb)
+    assert sorted(recs) == [f"claim_M{i}" for i in range(1, 8)]
+    m3 = recs["claim_M3"]
+    assert m3["value"] == "partly supported" and m3["text"].startswith("Mid caps trade at a 25%")
+    assert "23.9%" in m3["evidence"] and "S&P Dow Jones Indices" in m3["source"]
+    shown = "".join(
+        "".join(o.get("data", {}).get(k, ""))
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        for k in ("text/html", "text/markdown")
+    )
+    assert "Mid caps are the sweet spot (test article)" in shown
+    assert "Robustness of M3" in shown and "<td>contradicted</td>" in shown  # the table's 2nd row
+    assert "Robustness of M1" not in shown  # a claim without variants has no table
