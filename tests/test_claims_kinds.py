@@ -154,57 +154,24 @@ def _size_bm() -> pd.DataFrame:
     return _prov(df, "size sorts")
 
 
-def test_extreme_since():
+@pytest.mark.parametrize(
+    "month,metric,direction,since,verdict,text",
+    [
+        # 0.25 (2003-06) was last as low in 2001-03 (0.24): lowest since 2001-03
+        ("2004-01", "pb_small_big", "low", "2001-06", "supported", "lowest since 2001-03"),
+        ("2004-01", "pb_small_big", "low", "2001-01", "contradicted", "lowest since 2001-03"),
+        # July samples: 0.30 (2003-07) was last as low in 2002-07 (0.30)
+        ("2004-01", "pb_small_big:july", "low", "2001-06", "contradicted", "since 2002-07"),
+        # highest: 0.30 (first in 2003-01) was last as high in 2002-12
+        ("2004-01", "pb_small_big", "high", "2002-06", "contradicted", "highest since 2002-12"),
+        # nothing after the report month: as of 2001-04 the low is 2001-03's 0.24, lowest in the data
+        ("2001-04", "pb_small_big", "low", "2000-01", "supported", "lowest in the data"),
+    ],
+)
+def test_extreme_since(month, metric, direction, since, verdict, text):
     t = {"french_size_bm": _size_bm()}
-    # 0.25 (2003-06) was last as low in 2001-03 (0.24): lowest since 2001-03
-    out = _run(
-        "extreme",
-        month="2004-01",
-        tables=t,
-        metric="pb_small_big",
-        direction="low",
-        since="2001-06",
-    )
-    assert out.verdict == "supported" and "lowest since 2001-03" in out.evidence
-    out = _run(
-        "extreme",
-        month="2004-01",
-        tables=t,
-        metric="pb_small_big",
-        direction="low",
-        since="2001-01",
-    )
-    assert out.verdict == "contradicted"
-    # July samples: 0.30 (2003-07) was last as low in 2002-07 (0.30): contradicted since 2001-06
-    out = _run(
-        "extreme",
-        month="2004-01",
-        tables=t,
-        metric="pb_small_big:july",
-        direction="low",
-        since="2001-06",
-    )
-    assert out.verdict == "contradicted" and "since 2002-07" in out.evidence
-    # highest: 0.30 (first in 2003-01) was last as high in 2002-12
-    out = _run(
-        "extreme",
-        month="2004-01",
-        tables=t,
-        metric="pb_small_big",
-        direction="high",
-        since="2002-06",
-    )
-    assert out.verdict == "contradicted" and "highest since 2002-12" in out.evidence
-    # nothing after the report month: as of 2001-04 the low is 2001-03's 0.24, the lowest in the data
-    out = _run(
-        "extreme",
-        month="2001-04",
-        tables=t,
-        metric="pb_small_big",
-        direction="low",
-        since="2000-01",
-    )
-    assert out.verdict == "supported" and "lowest in the data" in out.evidence
+    out = _run("extreme", month=month, tables=t, metric=metric, direction=direction, since=since)
+    assert out.verdict == verdict and text in out.evidence
 
 
 def test_outperform_pairs():
