@@ -242,3 +242,13 @@ def test_notebook_05_renders_any_claims_file(tmp_path, no_mirror, monkeypatch):
     assert "Mid caps are the sweet spot (test article)" in shown
     assert "Robustness of M3" in shown and "<td>contradicted</td>" in shown  # the table's 2nd row
     assert "Robustness of M1" not in shown  # a claim without variants has no table
+
+
+def test_a_relative_tolerance_needs_a_nonzero_stated_value(tmp_path, capsys, no_mirror):
+    p = tmp_path / "zero.toml"
+    p.write_text(
+        GOOD.split("[[claims]]")[0]
+        + '[[claims]]\nid = "Z"\ntext = "z"\nkind = "value"\nmetric = "pb_small_big"\nstated = 0\n'
+    )
+    assert main(["claims", "check", str(p)]) == 2
+    assert "claim Z, field 'stated': must not be 0" in capsys.readouterr().err

@@ -84,7 +84,12 @@ def _missing(values: list[Value]) -> Outcome | None:
 def _operand(ctx: Context, x: float | str) -> Value:
     if isinstance(x, str):
         return evaluate(ctx, x)
-    return Value("", float(x), "")
+    return Value(format(x, "g"), float(x), "", basis="a number")
+
+
+def _named(v: Value) -> str:
+    """A metric with its name, number, basis and date; a plain number as itself."""
+    return v.shown() if v.basis == "a number" else f"{v.name} {v.described()}"
 
 
 def _value(f: Mapping[str, Any], ctx: Context) -> Outcome:
@@ -94,12 +99,20 @@ def _value(f: Mapping[str, Any], ctx: Context) -> Outcome:
     stated, tol = st.value, float(f["tolerance"])
     off = v.value / stated - 1.0
     ok = abs(off) <= tol
-    claimed = f"{st.name} {st.described()}" if st.name else format_number(stated, v.unit)
+    if stated == 0:
+        return Outcome(
+            "not checkable",
+            f"{st.name} is 0: a relative tolerance needs a non-zero value",
+            (v, st),
+            "stated value is 0",
+        )
+    numbered = st.basis == "a number"
+    claimed = format_number(stated, v.unit) if numbered else _named(st)
     return Outcome(
         "supported" if ok else "contradicted",
         f"{v.name} = {v.described()} vs stated {claimed}: "
         f"{off:+.1%} off, {'within' if ok else 'outside'} ±{tol:.0%}",
-        (v, st) if st.name else (v,),
+        (v,) if numbered else (v, st),
         f"{v.shown()} vs {format_number(stated, v.unit)} ({off:+.1%}, tolerance ±{tol:.0%})",
     )
 
@@ -111,8 +124,7 @@ def _compare(f: Mapping[str, Any], ctx: Context) -> Outcome:
     holds = OPS[f["op"]](left.value, right.value)
     return Outcome(
         "supported" if holds else "contradicted",
-        f"{left.name} {left.described()} {f['op']} {right.name} {right.described()}: "
-        f"{'holds' if holds else 'does not hold'}",
+        f"{_named(left)} {f['op']} {_named(right)}: {'holds' if holds else 'does not hold'}",
         (left, right),
         f"{left.shown()} {f['op']} {right.shown()}{'' if holds else ': no'}",
     )
@@ -122,6 +134,8 @@ def _discount(f: Mapping[str, Any], ctx: Context) -> Outcome:
     small, large = evaluate(ctx, f["small"]), evaluate(ctx, f["large"])
     if out := _missing([small, large]):
         return out
+    if large.value == 0:
+        return Outcome("not checkable", f"{large.name} is 0", (small, large), f"{large.name} is 0")
     d = 1.0 - small.value / large.value
     stated, tol = float(f["stated"]), float(f["tolerance"])
     ok = abs(d - stated) <= tol

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..analysis import snapshot_status
+from ..errors import DataError
 from ..months import clip_to_month, month_end, parse_month
 from ..provenance import provenance_of
 from ..sources.prices import SECTOR_ETFS
@@ -304,13 +305,13 @@ def _pe(ctx: Context, ref: MetricRef, *, forward: bool) -> Value:
         return Value(ref.name, None, unit, reason=row)
     year = row.fwd_year if forward else row.fwd_year - 1
     eps_word = f"{year}E EPS" if forward else f"{year} EPS (last year)"
-    # Both bases on the forward P/E's price: price = P/E x EPS of the same row.
-    price = row.pe_fwd * row.eps_fwd
-    pe = price / (row.eps_fwd if forward else row.eps_ly)
-    if (not forward and row.eps_ly <= 0) or (forward and row.eps_fwd <= 0):
+    if (row.eps_ly if not forward else row.eps_fwd) <= 0:
         return Value(
             ref.name, None, unit, reason=f"{_label(index, sector)} {year} EPS is not positive"
         )
+    # Both bases on the forward P/E's price: price = P/E x EPS of the same row.
+    price = row.pe_fwd * row.eps_fwd
+    pe = price / (row.eps_fwd if forward else row.eps_ly)
     if not ref.at or ref.at == row.price_date:
         return Value(
             ref.name, pe, unit, row.price_date, row.source, f"{eps_word}, price {row.price_date}"
@@ -408,7 +409,7 @@ def _pb_series(ctx: Context, ref: MetricRef) -> tuple[pd.Series, str]:
     suffix = "_ex_hibm" if "ex_hibm" in ref.args else ""
     small, big = f"ME1{suffix}", f"ME5{suffix}"
     if small not in bm:
-        raise KeyError(f"french_size_bm has no column {small}; run `rotation data build`")
+        raise DataError(f"no column {small}; run `rotation data build`", file="french_size_bm")
     r = (bm[big] / bm[small]).dropna()  # P/B = 1 / (BE/ME)
     if "july" in ref.args:
         r = r[

@@ -301,6 +301,10 @@ def _definition(
             fields[name] = f.default
             continue
         fields[name] = _field(d[name], f, file, where, name, fact_ids)
+    if spec.name == "value" and fields["stated"] == 0:
+        raise ClaimsFileError(
+            file, where, "stated", "must not be 0 (the tolerance is relative to it)"
+        )
     if spec.name == "outperform" and fields["end"] is not None and fields["end"] <= fields["start"]:
         raise ClaimsFileError(
             file, where, "end", f"{fields['end']} is not after start {fields['start']}"
