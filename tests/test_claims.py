@@ -212,10 +212,21 @@ def test_seed_outcome_at_the_article_month_is_month_to_date(tables):
 
 def test_seed_verdicts_before_the_data_exists_say_so(tables):
     v = _seed("2025-06", tables)
-    for cid in ("C1", "C2", "C5", "C6", "C8"):
+    for cid in ("C1", "C5", "C6", "C8"):
         assert v[cid].verdict == "not checkable", cid
     assert "look ahead" in v["C1"].evidence  # the sheet is dated 2026-01-30
     assert "after 2025-06" in v["C8"].evidence  # Q4 2025 has not happened yet
+    # C2: only the article's own numbers can be used before the sheet exists: 27.7%, not 20%
+    assert v["C2"].verdict == "contradicted"
+    assert (
+        "the data allow as of this month: the article's own numbers (16.7 vs 23.1)"
+        in v["C2"].evidence
+    )
+    assert v["C3"].verdict == "partly supported"  # French data to 2024-08 exist in 2025-06
+    # before the bubble the claim compares with, C3 cannot be judged
+    early = _seed("1990-01", tables)
+    assert early["C3"].verdict == "not checkable" and "before 2000-03" in early["C3"].evidence
+    assert early["C2"].verdict == "contradicted"
 
 
 def test_a_cited_ev_ebitda_figure_makes_c7_checkable(tables, tmp_path):

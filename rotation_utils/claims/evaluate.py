@@ -1,9 +1,11 @@
 """Verdicts for a claims file: each claim under its main definition and every variant.
 
-The headline verdict is the main definition's when every available variant agrees with it;
-otherwise "partly supported", naming the variants that flip it. A claim whose main definition is
-not checkable stays "not checkable" (its variants are shown, not counted). Outcomes (what
-happened after the article) are shown beside the verdict and never change it.
+The headline verdict is the main definition's when every variant the data allow agrees with it;
+otherwise "partly supported", naming the variants that flip it. When the main definition cannot be
+computed as of the month (e.g. a sheet dated later), the definitions that can decide, the same
+way. A claim that is not checkable by its nature (kind ``not_checkable``, or a registered check that
+says so) stays "not checkable"; its variants are shown as context. Outcomes (what happened after
+the article) are shown beside the verdict and never change it.
 """
 
 from __future__ import annotations
@@ -102,21 +104,29 @@ def _run(d: Definition, ctx: Context) -> Row:
     return Row(d.label, d.kind_name, spec.run(d.fields, ctx))
 
 
-def _headline(rows: list[Row]) -> tuple[str, tuple[str, ...], str]:
+def _headline(claim: Claim, rows: list[Row]) -> tuple[str, tuple[str, ...], str]:
+    """(verdict, the labels of the definitions that flip it, a sentence saying how)."""
     main = rows[0]
-    if main.verdict == "not checkable":
+    usable = [r for r in rows if r.verdict != "not checkable"]
+    # A claim the data cannot address by its nature (kind not_checkable, or a registered check that
+    # says so) stays not checkable: its variants are context, not definitions of the claim.
+    by_nature = main.verdict == "not checkable" and claim.main.kind in ("not_checkable", "check")
+    if not usable or by_nature:
         return "not checkable", (), ""
-    flips = tuple(
-        r.label for r in rows[1:] if r.verdict != "not checkable" and r.verdict != main.verdict
-    )
-    if not flips:
-        return main.verdict, (), ""
-    how = "; ".join(f"{r.label}: {r.verdict}" for r in rows[1:] if r.label in flips)
-    return (
-        "partly supported",
-        flips,
-        f" {main.verdict.capitalize()} on the main definition, but {how}.",
-    )
+    ref = usable[0]
+    flips = tuple(r.label for r in usable[1:] if r.verdict != ref.verdict)
+    if ref is main:
+        if not flips:
+            return main.verdict, (), ""
+        how = "; ".join(f"{r.label}: {r.verdict}" for r in usable if r.label in flips)
+        return (
+            "partly supported",
+            flips,
+            f" {main.verdict.capitalize()} on the main definition, but {how}.",
+        )
+    allowed = "; ".join(f"{r.label}: {r.verdict} ({r.outcome.summary})" for r in usable)
+    verdict = "partly supported" if flips else ref.verdict
+    return verdict, flips, f" On the definitions the data allow as of this month: {allowed}."
 
 
 def _sentence(text: str) -> str:
@@ -154,7 +164,7 @@ def check_claims(
     out = []
     for c in claims.claims:
         rows = [_run(d, ctx) for d in (c.main, *c.variants)]
-        verdict, flips, why = _headline(rows)
+        verdict, flips, why = _headline(c, rows)
         outcomes = tuple(_run(d, ctx) for d in c.outcomes)
         out.append(
             ClaimResult(

@@ -97,8 +97,6 @@ def _value(f: Mapping[str, Any], ctx: Context) -> Outcome:
     if out := _missing([v, st]):
         return out
     stated, tol = st.value, float(f["tolerance"])
-    off = v.value / stated - 1.0
-    ok = abs(off) <= tol
     if stated == 0:
         return Outcome(
             "not checkable",
@@ -106,14 +104,16 @@ def _value(f: Mapping[str, Any], ctx: Context) -> Outcome:
             (v, st),
             "stated value is 0",
         )
+    off = v.value / stated - 1.0
+    ok = abs(off) <= tol
     numbered = st.basis == "a number"
     claimed = format_number(stated, v.unit) if numbered else _named(st)
     return Outcome(
         "supported" if ok else "contradicted",
         f"{v.name} = {v.described()} vs stated {claimed}: "
-        f"{off:+.1%} off, {'within' if ok else 'outside'} ±{tol:.0%}",
+        f"{off:+.1%} off, {'within' if ok else 'outside'} ±{tol * 100:g}%",
         (v,) if numbered else (v, st),
-        f"{v.shown()} vs {format_number(stated, v.unit)} ({off:+.1%}, tolerance ±{tol:.0%})",
+        f"{v.shown()} vs {format_number(stated, v.unit)} ({off:+.1%}, tolerance ±{tol * 100:g}%)",
     )
 
 
@@ -156,6 +156,14 @@ def _extreme(f: Mapping[str, Any], ctx: Context) -> Outcome:
         return Outcome("not checkable", f"{f['metric']}: no data on or before {ctx.month}")
     since = pd.Period(f["since"], "M")
     last = s.index[-1]
+    if pd.Period(str(last), "M") < since:
+        return Outcome(
+            "not checkable",
+            f"{f['metric']}: the data as of {ctx.month} end {last}, before {since}: the period the claim "
+            "compares with has not happened yet",
+            (),
+            f"data end {last}, before {since}",
+        )
     recent = s[s.index > last - int(f["window"])]
     low = f["direction"] == "low"
     at = recent.idxmin() if low else recent.idxmax()
