@@ -6,6 +6,7 @@ proxy variables ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -161,21 +162,25 @@ def _read_body(r, url: str, label: str) -> bytes:
             got += len(chunk)
             if bar is not None:
                 bar.update(len(chunk))
-    except requests.exceptions.ConnectionError as e:
-        if "timed out" in str(e).lower():
+    except requests.exceptions.RequestException as e:
+        text = str(e)
+        if "timed out" in text.lower():
             raise DownloadError(
                 url, f"transfer stalled: no byte for {READ_TIMEOUT_S:g} s"
             ) from None
-        raise DownloadError(url, f"truncated: {got} of {expected} bytes ({_short(e)})") from None
-    except requests.exceptions.RequestException as e:  # ChunkedEncodingError: body cut short
+        # ChunkedEncodingError / ProtocolError: the server closed before Content-Length bytes
+        m = re.search(r"IncompleteRead\((\d+) bytes read", text)
+        got += int(m.group(1)) if m and got == 0 else 0
         raise DownloadError(
-            url, f"truncated: {got} of {expected if expected else '?'} bytes ({_short(e)})"
+            url, f"truncated: the connection closed after {got} of {expected or '?'} bytes"
         ) from None
     finally:
         if bar is not None:
             bar.close()
     if expected is not None and got != expected:
-        raise DownloadError(url, f"truncated: {got} of {expected} bytes")
+        raise DownloadError(
+            url, f"truncated: the connection closed after {got} of {expected} bytes"
+        )
     return b"".join(chunks)
 
 
