@@ -425,3 +425,35 @@ def test_yfinance_frame_of_another_shape_is_an_error():
     f.columns = f.columns.set_names(["Ticker", "Price"])
     with pytest.raises(DataError, match=r"columns named \['Ticker', 'Price'\], not Price/Ticker"):
         yfinance_frame_to_csv(f, "SPY")
+
+
+# --- end to end ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_new_fred_month_reaches_the_report_through_refresh(
+    publisher, mirror, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("ROTATION_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "reports"
+    report = ["report", "--out", str(out), "--notebooks", "04", "--jobs", "1"]
+    assert main(["data", "build"]) == 0
+    assert main([*report, "--month", "2026-01"]) == 0
+    s = json.loads((out / "2026-01" / "summary.json").read_text())
+    assert s["figures"]["fed_funds"]["as_of"] == "2026-01"
+    assert "DFF through 2026-01" in s["figures"]["fed_funds"]["source"]
+    capsys.readouterr()
+
+    dff = (mirror / "fred" / "DFF.csv").read_bytes()
+    publisher.publish("fred/DFF", dff + b"2026-02-01,3.38\n")
+    assert main(["data", "refresh", "fred/DFF", "fred/DGS10"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "fred/DFF: updated (through 2026-01 -> through 2026-02)",
+        "fred/DGS10: unchanged (through 2026-01)",
+    ]
+    assert main(["data", "build"]) == 0
+    assert main([*report, "--month", "2026-02"]) == 0
+    s = json.loads((out / "2026-02" / "summary.json").read_text())
+    assert s["figures"]["fed_funds"]["value"] == 3.38
+    assert s["figures"]["fed_funds"]["as_of"] == "2026-02"
+    assert "DFF through 2026-02" in s["figures"]["fed_funds"]["source"]
