@@ -457,3 +457,22 @@ def test_a_new_fred_month_reaches_the_report_through_refresh(
     assert s["figures"]["fed_funds"]["value"] == 3.38
     assert s["figures"]["fed_funds"]["as_of"] == "2026-02"
     assert "DFF through 2026-02" in s["figures"]["fed_funds"]["source"]
+
+
+def test_a_hung_dns_lookup_does_not_outlast_the_connect_timeout(no_mirror, monkeypatch):
+    from rotation_utils.sources import _download
+
+    def hang(*a, **k):
+        time.sleep(3)
+        raise OSError("too late")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    monkeypatch.setattr(_download, "CONNECT_TIMEOUT_S", 0.3)
+    t0 = time.perf_counter()
+    with pytest.raises(NetworkError) as e:
+        read_fred("DGS10")
+    assert time.perf_counter() - t0 < 1.5
+    assert (
+        "(could not resolve fred.stlouisfed.org within 0.3 s). Offline? Set ROTATION_MIRROR"
+        in str(e.value)
+    )

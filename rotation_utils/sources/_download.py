@@ -90,6 +90,7 @@ def http_get(
     """
     import requests
 
+    _check_resolves(url)
     headers = {"Accept-Encoding": "identity"}  # Content-Length then counts the bytes we read
     if etag:
         headers["If-None-Match"] = etag
@@ -131,6 +132,60 @@ def http_get(
         wait = BACKOFF_S[min(attempt, len(BACKOFF_S)) - 1]
         time.sleep(wait if retry_after is None else min(retry_after, wait))
     raise AssertionError("unreachable")
+
+
+_RESOLVED: set[str] = set()
+
+
+def _check_resolves(url: str) -> None:
+    """Look the host up in a daemon thread: a hung DNS lookup (offline behind some resolvers) is
+    not covered by the connect timeout and must not outlast it."""
+    import ipaddress
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    try:
+        ipaddress.ip_address(host)
+        return  # a literal address needs no lookup
+    except ValueError:
+        pass
+    if not host or host in _RESOLVED or _proxied():
+        return
+    result: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            socket.getaddrinfo(host, None)
+            result.append(None)
+        except OSError as e:
+            result.append(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(CONNECT_TIMEOUT_S)
+    if not result:
+        raise DownloadError(url, f"could not resolve {host} within {CONNECT_TIMEOUT_S:g} s")
+    if result[0] is not None:
+        raise DownloadError(url, f"could not resolve {host} ({result[0]})")
+    _RESOLVED.add(host)
+
+
+def _proxied() -> bool:
+    import os
+
+    return any(
+        os.environ.get(v)
+        for v in (
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        )
+    )
 
 
 def _read_body(r, url: str, label: str) -> bytes:
