@@ -476,3 +476,25 @@ def test_a_hung_dns_lookup_does_not_outlast_the_connect_timeout(no_mirror, monke
         "(could not resolve fred.stlouisfed.org within 0.3 s). Offline? Set ROTATION_MIRROR"
         in str(e.value)
     )
+
+
+def test_max_age_option_revalidates_on_read(publisher, capsys):
+    assert main(["data", "show", "fred/DGS10"]) == 0
+    assert main(["data", "show", "fred/DGS10", "--max-age", "0"]) == 0
+    assert publisher.statuses("fred/DGS10") == [200, 304]
+    capsys.readouterr()
+    assert main(["data", "refresh", "--max-age", "1d", "fred/DGS10"]) == 0
+    assert capsys.readouterr().out == "fred/DGS10: fresh (through 2026-01; checked 0m ago)\n"
+    assert publisher.statuses("fred/DGS10") == [200, 304]
+    assert main(["data", "show", "fred/DGS10", "--max-age", "soon"]) == 2
+    assert capsys.readouterr().err == (
+        "rotation: error: parameter '--max-age': 'soon' is not an age like 1d, 12h, 30m or 0\n"
+    )
+
+
+def test_a_cached_copy_without_its_record_is_revalidated(publisher, isolated_cache):
+    read_fred("DGS10")
+    Path(str(_cached_path(fred_raw_file("DGS10"))) + ".meta.json").unlink()
+    read_fred("DGS10")
+    assert publisher.statuses("fred/DGS10") == [200, 200]
+    assert download_meta(fred_raw_file("DGS10")) is not None

@@ -120,9 +120,25 @@ def test_cli_offline_exits_nonzero_in_seconds_with_one_line(tmp_path):
 
 
 def test_download_cache_is_used_without_mirror(no_mirror, isolated_cache, monkeypatch):
+    import datetime as dt
+    import hashlib
+    import json
+
     dest = isolated_cache / "downloads" / "fred" / "DFF.csv"
     dest.parent.mkdir(parents=True)
     dest.write_text(FRED_A)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    meta = {
+        "url": "u",
+        "retrieved_at": now,
+        "checked_at": now,
+        "etag": "",
+        "last_modified": "",
+        "sha256": hashlib.sha256(FRED_A.encode()).hexdigest(),
+        "vintage": "through 2026-02",
+        "rows": 2,
+    }
+    dest.with_name("DFF.csv.meta.json").write_text(json.dumps(meta))
     monkeypatch.setattr(
         _fetch, "_fetch_response", lambda raw, meta: pytest.fail("downloaded despite a cached copy")
     )

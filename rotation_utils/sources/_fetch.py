@@ -281,7 +281,8 @@ def _online_bytes(
     meta = download_meta(raw)
     if cached.is_file():
         limit = max_age(raw) if _REVALIDATE[-1] else None
-        if limit is None or meta is None or meta.age_days() < limit:
+        # A copy without its record (e.g. from an older version) is revalidated like a stale one.
+        if limit is None or (meta is not None and meta.age_days() < limit):
             return cached.read_bytes(), "cache", None
         r = refresh(raw, parse)
         if r.status == "failed":
