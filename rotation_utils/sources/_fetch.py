@@ -288,7 +288,8 @@ def _online_bytes(
         if r.status == "failed":
             print(f"rotation: warning: {_failed_line(r)}", file=sys.stderr)
             return cached.read_bytes(), "cache", None
-        return cached.read_bytes(), ("url" if r.status == "updated" else "cache"), r.tables
+        fetched = r.status in ("updated", "downloaded")
+        return cached.read_bytes(), ("url" if fetched else "cache"), r.tables
     r = refresh(raw, parse)
     if r.status == "failed":
         if r.reason.startswith("refused"):
