@@ -65,6 +65,7 @@ _LAZY = {
     "period_return": "spreads",
     # notebook helpers
     "record": "figures",
+    "record_claim": "figures",
 }
 
 __all__ = sorted(_LAZY)

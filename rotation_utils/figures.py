@@ -1,17 +1,127 @@
-"""Headline figures recorded by notebooks and collected by the report (scrapbook-style glue).
+"""Headline figures: one registry (id -> label, unit, format) and the glue that records them.
 
-A notebook calls :func:`record`; the value travels in the executed notebook as a display output
-with a private MIME type, and :func:`records_in` reads it back. Nothing is re-typed.
+A notebook calls :func:`record` with a registered id; the value travels in the executed notebook
+as a display output with a private MIME type, and :func:`records_in` reads it back. Labels, units
+and formats live only here, so an id is never typed twice and never shown to a reader.
+Claim verdicts go through :func:`record_claim` (id ``claim_<ID>``, unit ``verdict``) and carry
+the claim's text and a one-line evidence summary for the report's claims section.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["record", "figure_payload", "records_in", "FIGURE_MIME"]
+__all__ = [
+    "FIGURE_MIME",
+    "FIGURES",
+    "UNITS",
+    "FigureSpec",
+    "figure_spec",
+    "record",
+    "record_claim",
+    "figure_payload",
+    "records_in",
+]
 
 FIGURE_MIME = "application/vnd.rotation.figure+json"
+
+#: Units a figure may have: how a value in that unit is stored.
+UNITS = {
+    "x": "a multiple (P/E, P/B)",
+    "ratio": "a decimal fraction (0.147 = 14.7%)",
+    "percent": "a rate quoted in percent (4.25 = 4.25%)",
+    "pp": "percentage points",
+    "count": "a count",
+    "ticker": "a ticker symbol",
+    "verdict": "a claim verdict",
+}
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """How one headline figure is labelled and shown.
+
+    Attributes
+    ----------
+    id : str
+        Stable id used in ``summary.json``.
+    label : str
+        What a reader sees, e.g. "S&P 600 forward P/E"; the record's ``basis`` (e.g. "2026E")
+        is appended in parentheses by the report.
+    unit : str
+        One of :data:`UNITS`.
+    fmt : str
+        Python format spec for the value in the index (e.g. ".2f", ".1%"), "" for text.
+    """
+
+    id: str
+    label: str
+    unit: str
+    fmt: str
+
+
+def _specs(*rows: tuple[str, str, str, str]) -> dict[str, FigureSpec]:
+    out = {}
+    for fid, label, unit, fmt in rows:
+        if unit not in UNITS:
+            raise ValueError(f"figure {fid!r}: unknown unit {unit!r}")
+        out[fid] = FigureSpec(fid, label, unit, fmt)
+    return out
+
+
+#: Every headline figure a notebook may record, in the order the index lists them.
+FIGURES: dict[str, FigureSpec] = _specs(
+    # 01 valuation gaps: forward = the sheet's next-year estimates; last year = last year's EPS
+    ("sp500_pe_forward", "S&P 500 forward P/E", "x", ".2f"),
+    ("sp400_pe_forward", "S&P 400 forward P/E", "x", ".2f"),
+    ("sp600_pe_forward", "S&P 600 forward P/E", "x", ".2f"),
+    ("small_large_pe_discount", "S&P 600 discount to S&P 500, forward P/E", "ratio", ".1%"),
+    ("sp500_pe_last_year", "S&P 500 P/E on last year's EPS", "x", ".2f"),
+    ("sp400_pe_last_year", "S&P 400 P/E on last year's EPS", "x", ".2f"),
+    ("sp600_pe_last_year", "S&P 600 P/E on last year's EPS", "x", ".2f"),
+    (
+        "small_large_pe_discount_last_year",
+        "S&P 600 discount to S&P 500, P/E on last year's EPS",
+        "ratio",
+        ".1%",
+    ),
+    ("sp500_pe_next_year", "S&P 500 P/E on next year's EPS, latest weekly estimate", "x", ".2f"),
+    ("small_big_pb_ratio", "P/B of smallest vs biggest size quintile", "ratio", ".3f"),
+    ("small_big_pb_percentile", "Percentile of that P/B ratio since 1926", "ratio", ".0%"),
+    # 02 earnings growth
+    ("sp500_eps_growth_2026e", "S&P 500 operating EPS growth, 2026E", "ratio", ".1%"),
+    ("sp600_eps_growth_2026e", "S&P 600 operating EPS growth, 2026E", "ratio", ".1%"),
+    ("sp500_eps_growth_5y", "S&P 500 projected 5-year EPS growth", "ratio", ".1%"),
+    ("sp600_eps_growth_5y", "S&P 600 projected 5-year EPS growth", "ratio", ".1%"),
+    # 03 sector rotation
+    ("iwm_spy_relative_12m", "IWM minus SPY, 12-month return", "ratio", "+.1%"),
+    # 04 macro drivers
+    ("t10y2y", "10-year minus 2-year Treasury spread", "pp", "+.2f"),
+    ("fed_funds", "Effective fed funds rate", "percent", ".2f"),
+    ("core_cpi_yoy", "Core CPI, year over year", "ratio", ".1%"),
+    ("smb_12m", "Small minus big (SMB), 12-month return", "ratio", "+.1%"),
+    # Superseded by the *_forward / *_last_year ids (issue 11); kept until notebook 01 moves over.
+    ("sp500_pe_current_year", "S&P 500 P/E on current-year EPS", "x", ".2f"),
+    ("sp400_pe_current_year", "S&P 400 P/E on current-year EPS", "x", ".2f"),
+    ("sp600_pe_current_year", "S&P 600 P/E on current-year EPS", "x", ".2f"),
+    # 06 after the article
+    ("iwm_spy_since_article", "IWM minus SPY since the article", "ratio", "+.1%"),
+    ("best_sector_since_article", "Best sector SPDR since the article", "ticker", ""),
+)
+
+CLAIM_PREFIX = "claim_"
+
+
+def figure_spec(fid: str) -> FigureSpec:
+    """The registered spec for ``fid`` (claim ids ``claim_<ID>`` are verdicts)."""
+    if fid in FIGURES:
+        return FIGURES[fid]
+    if fid.startswith(CLAIM_PREFIX) and len(fid) > len(CLAIM_PREFIX):
+        cid = fid[len(CLAIM_PREFIX) :]
+        return FigureSpec(fid, f"Claim {cid}", "verdict", "")
+    raise KeyError(f"unregistered figure id {fid!r}: add it to rotation_utils.figures.FIGURES")
 
 
 def _clean(value: Any) -> Any:
@@ -23,40 +133,7 @@ def _clean(value: Any) -> Any:
     return None if math.isnan(v) else round(v, 10)
 
 
-def record(
-    id: str,
-    value: float | str | None,
-    *,
-    unit: str,
-    as_of: str,
-    source: str,
-    reason: str = "",
-) -> None:
-    """Display one headline figure (see :func:`figure_payload` for the record itself).
-
-    Parameters
-    ----------
-    id : str
-        Stable figure ID, e.g. ``"sp500_pe_current_year"``.
-    value : float, str or None
-        The number (ratios and growth rates as decimals), a verdict string, or None when the
-        data does not exist as of the report month (then give ``reason``).
-    unit : str
-        "x" for multiples, "ratio" for decimals, "percent", "pp", "count" or "verdict".
-    as_of : str
-        Date or period the value describes.
-    source : str
-        Caption of the data it came from (publisher, title, vintage).
-    """
-    payload = figure_payload(id, value, unit=unit, as_of=as_of, source=source, reason=reason)
-    shown = payload["value"]
-    if isinstance(shown, float):
-        shown = f"{shown:.4g}"
-    text = (
-        f"{id} = {shown} {unit} (as of {as_of})"
-        if value is not None
-        else f"{id}: no value ({reason})"
-    )
+def _display(payload: dict[str, Any], text: str) -> None:
     try:
         from IPython.display import display
 
@@ -65,14 +142,106 @@ def record(
         pass
 
 
+def _shown(payload: dict[str, Any], spec: FigureSpec) -> str:
+    v = payload["value"]
+    if v is None:
+        return f"{spec.label}: no value ({payload.get('reason', '')})"
+    shown = format(v, spec.fmt) if spec.fmt and not isinstance(v, str) else str(v)
+    basis = f" ({payload['basis']})" if payload.get("basis") else ""
+    return f"{spec.label}{basis} = {shown} (as of {payload['as_of']})"
+
+
+def record(
+    id: str,
+    value: float | str | None,
+    *,
+    as_of: str,
+    source: str,
+    reason: str = "",
+    basis: str = "",
+    unit: str | None = None,
+) -> None:
+    """Display one headline figure (see :func:`figure_payload` for the record itself).
+
+    Parameters
+    ----------
+    id : str
+        A registered figure id (:data:`FIGURES`), e.g. ``"sp600_pe_forward"``.
+    value : float, str or None
+        The number in the figure's unit (ratios and growth rates as decimals), a ticker, or None
+        when the data does not exist as of the report month (then give ``reason``).
+    as_of : str
+        Date or period the value describes (for prices, the last close used).
+    source : str
+        Caption of the data it came from (publisher, title, vintage).
+    reason : str
+        Why the value is missing (required when it is).
+    basis : str
+        The definition the value is on, shown after the label, e.g. ``"2026E, prices 2026-01-30"``.
+    unit : str, optional
+        Redundant with the registry; when given it must match (a guard against a wrong id).
+    """
+    payload = figure_payload(
+        id, value, as_of=as_of, source=source, reason=reason, basis=basis, unit=unit
+    )
+    _display(payload, _shown(payload, figure_spec(id)))
+
+
+def record_claim(
+    claim_id: str,
+    verdict: str,
+    *,
+    text: str,
+    evidence: str,
+    as_of: str,
+    source: str,
+) -> None:
+    """Display one claim verdict as figure ``claim_<claim_id>`` with the claim's text and evidence.
+
+    Parameters
+    ----------
+    claim_id : str
+        The claim's id in its claims file, e.g. ``"C1"``.
+    verdict : str
+        "supported", "partly supported", "contradicted" or "not checkable".
+    text : str
+        The claim as the article states it.
+    evidence : str
+        One line of computed evidence (numbers with units and dates).
+    as_of : str
+        The report month or the date the evidence describes.
+    source : str
+        Sources and vintages of the evidence.
+    """
+    fid = f"{CLAIM_PREFIX}{claim_id}"
+    payload = figure_payload(fid, verdict, as_of=as_of, source=source)
+    payload["text"] = text
+    payload["evidence"] = evidence
+    _display(payload, f"{claim_id}: {verdict} - {evidence}")
+
+
 def figure_payload(
-    id: str, value: float | str | None, *, unit: str, as_of: str, source: str, reason: str = ""
+    id: str,
+    value: float | str | None,
+    *,
+    as_of: str,
+    source: str,
+    reason: str = "",
+    basis: str = "",
+    unit: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON record of one figure; a missing value must come with a reason."""
+    """The JSON record of one figure; the id must be registered and a missing value needs a reason."""
+    spec = figure_spec(id)
+    if unit is not None and unit != spec.unit:
+        raise ValueError(
+            f"record({id!r}): unit {unit!r} does not match the registry's {spec.unit!r}"
+        )
     clean = _clean(value)
     if clean is None and not reason:
         raise ValueError(f"record({id!r}): a missing value (None or NaN) needs a reason")
-    payload = {"id": id, "value": clean, "unit": unit, "as_of": as_of, "source": source}
+    payload = {"id": id, "value": clean, "unit": spec.unit, "as_of": as_of, "source": source}
+    if basis:
+        payload["basis"] = basis
     if reason:
         payload["reason"] = reason
     return payload

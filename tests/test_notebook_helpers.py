@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from rotation_utils.errors import ParameterError
-from rotation_utils.figures import FIGURE_MIME, figure_payload, records_in
+from rotation_utils.figures import (
+    FIGURE_MIME,
+    FIGURES,
+    UNITS,
+    FigureSpec,
+    _shown,
+    figure_payload,
+    figure_spec,
+    records_in,
+)
 from rotation_utils.notebook import explore, interactive_enabled, start
 
 
@@ -39,9 +48,11 @@ def test_widgets_only_in_a_live_session(monkeypatch):
 
 
 def test_figure_payload_and_records_in():
-    p = figure_payload("x", float("nan"), unit="x", as_of="2026-01", source="s", reason="no data")
+    p = figure_payload(
+        "sp600_pe_forward", float("nan"), as_of="2026-01", source="s", reason="no data"
+    )
     assert p == {
-        "id": "x",
+        "id": "sp600_pe_forward",
         "value": None,
         "unit": "x",
         "as_of": "2026-01",
@@ -50,7 +61,35 @@ def test_figure_payload_and_records_in():
     }
     for missing in (None, float("nan")):
         with pytest.raises(ValueError, match="needs a reason"):
-            figure_payload("x", missing, unit="x", as_of="2026-01", source="s")
+            figure_payload("sp600_pe_forward", missing, as_of="2026-01", source="s")
+    p = figure_payload(
+        "small_large_pe_discount", 0.2961, as_of="2026-01-30", source="s", basis="2026E"
+    )
+    assert (p["unit"], p["value"], p["basis"]) == ("ratio", 0.2961, "2026E")
+
+
+def test_figure_registry_rejects_unknown_ids_and_wrong_units():
+    with pytest.raises(KeyError, match="unregistered figure id 'sp600_pe_typo'"):
+        figure_payload("sp600_pe_typo", 1.0, as_of="2026-01", source="s")
+    with pytest.raises(ValueError, match="does not match the registry's 'x'"):
+        figure_payload("sp500_pe_forward", 22.0, unit="ratio", as_of="2026-01", source="s")
+    assert figure_spec("claim_C9") == FigureSpec("claim_C9", "Claim C9", "verdict", "")
+    for spec in FIGURES.values():
+        assert spec.unit in UNITS and spec.label
+
+
+def test_shown_text_uses_label_basis_and_format():
+    p = figure_payload(
+        "small_large_pe_discount", 0.2961, as_of="2026-01-30", source="s", basis="2026E"
+    )
+    assert _shown(p, FIGURES["small_large_pe_discount"]) == (
+        "S&P 600 discount to S&P 500, forward P/E (2026E) = 29.6% (as of 2026-01-30)"
+    )
+    p = figure_payload("t10y2y", None, as_of="2026-07", source="s", reason="no data after 2026-06")
+    assert _shown(p, FIGURES["t10y2y"]) == (
+        "10-year minus 2-year Treasury spread: no value (no data after 2026-06)"
+    )
+
     nb = {
         "cells": [
             {
