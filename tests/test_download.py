@@ -15,9 +15,10 @@ import pytest
 
 from rotation_utils.cli import main
 from rotation_utils.errors import DataError, NetworkError
-from rotation_utils.sources._fetch import download_meta
+from rotation_utils.sources._fetch import download_meta, where_from
 from rotation_utils.sources.fred import fred_raw_file, parse_fred, read_fred
 from rotation_utils.sources.prices import parse_prices, read_prices
+from rotation_utils.sources.spdji import spdji_raw_file
 
 from .publisher import SilentServer
 
@@ -33,6 +34,8 @@ def only_localhost(monkeypatch):
         return real(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
 
 
 def _dgs10(mirror: Path) -> bytes:
@@ -61,9 +64,7 @@ def _age(raw, days: float) -> None:
 
 
 def _cached_path(raw) -> Path:
-    from rotation_utils.sources._fetch import _cached_path
-
-    return _cached_path(raw)
+    return Path(where_from(raw)[1])
 
 
 NEXT_MONTH = b"2026-02-01,4.30\n"
@@ -338,7 +339,7 @@ def test_spdji_is_kept_as_the_last_edition_without_asking_again(publisher, capsy
     assert main(["data", "refresh", "spdji/sp-500-eps-est"]) == 0
     first = capsys.readouterr().out
     assert first.startswith("spdji/sp-500-eps-est: downloaded (")
-    meta = download_meta(__import__("rotation_utils.sources.spdji").sources.spdji.spdji_raw_file())
+    meta = download_meta(spdji_raw_file())
     assert main(["data", "refresh", "spdji/sp-500-eps-est"]) == 0
     assert capsys.readouterr().out == (
         "spdji/sp-500-eps-est: discontinued by the publisher after 2026-01-30; keeping the last "
