@@ -499,3 +499,29 @@ def test_a_cached_copy_without_its_record_is_revalidated(publisher, isolated_cac
     read_fred("DGS10")
     assert publisher.statuses("fred/DGS10") == [200, 200]
     assert download_meta(fred_raw_file("DGS10")) is not None
+
+
+def test_5xx_three_times_fails_and_keeps_the_good_copy(publisher, monkeypatch, capsys):
+    from rotation_utils.sources import _download
+
+    monkeypatch.setattr(_download, "BACKOFF_S", (0.0, 0.0))
+    assert main(["data", "refresh", "fred/DFF"]) == 0
+    meta = download_meta(fred_raw_file("DFF"))
+    capsys.readouterr()
+    publisher.then("fred/DFF", ("status", 503), ("status", 502), ("status", 503))
+    assert main(["data", "refresh", "fred/DFF"]) == 1
+    assert capsys.readouterr().out == (
+        "fred/DFF: failed (HTTP 503 Service Unavailable; tried 3 times; kept vintage "
+        f"{meta.vintage} retrieved at {meta.retrieved_at})\n"
+    )
+    assert publisher.statuses("fred/DFF") == [200, 503, 502, 503]
+
+
+def test_a_copy_revalidated_meanwhile_by_another_process_is_not_asked_again(publisher):
+    from rotation_utils.sources._fetch import refresh
+
+    raw = fred_raw_file("DGS10")
+    assert refresh(raw, parse_fred).status == "downloaded"
+    # What a second reader that found the copy stale sees once it holds the lock.
+    assert refresh(raw, parse_fred, older_than=1).status == "fresh"
+    assert publisher.statuses("fred/DGS10") == [200]

@@ -284,7 +284,7 @@ def _online_bytes(
         # A copy without its record (e.g. from an older version) is revalidated like a stale one.
         if limit is None or (meta is not None and meta.age_days() < limit):
             return cached.read_bytes(), "cache", None
-        r = refresh(raw, parse)
+        r = refresh(raw, parse, older_than=limit)
         if r.status == "failed":
             print(f"rotation: warning: {_failed_line(r)}", file=sys.stderr)
             return cached.read_bytes(), "cache", None
@@ -313,13 +313,20 @@ def _failed_line(r: RefreshResult) -> str:
     return f"{r.raw.mirror_relpath}: {r.reason}; {kept}"
 
 
-def refresh(raw: RawFile, parse: Parser | None = None, *, force: bool = False) -> RefreshResult:
+def refresh(
+    raw: RawFile,
+    parse: Parser | None = None,
+    *,
+    force: bool = False,
+    older_than: float | None = None,
+) -> RefreshResult:
     """Revalidate the cached download of ``raw`` with its publisher now.
 
     A conditional GET (``If-None-Match`` / ``If-Modified-Since``) costs a 304 when nothing
     changed. A new body replaces the cached file only after :func:`_check_download` accepts it;
     otherwise it is set aside and the result is "failed" with the reason. Never raises for a
-    failed download. ``force`` re-downloads a discontinued file too.
+    failed download. ``force`` re-downloads a discontinued file too. With ``older_than`` (days)
+    a copy that another process revalidated meanwhile is left alone ("fresh").
     """
     from filelock import FileLock
 
@@ -329,6 +336,8 @@ def refresh(raw: RawFile, parse: Parser | None = None, *, force: bool = False) -
         meta = download_meta(raw) if cached.is_file() else None
         if raw.discontinued and meta is not None and not force:
             return RefreshResult(raw, "discontinued", meta.vintage, meta.vintage, meta=meta)
+        if older_than is not None and meta is not None and meta.age_days() < older_than:
+            return RefreshResult(raw, "fresh", meta.vintage, meta.vintage, meta=meta)
         try:
             resp = _fetch_response(raw, meta)
         except DownloadError as e:

@@ -9,6 +9,7 @@ validated and revalidated like any other raw file.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, replace
 from urllib.parse import quote
@@ -117,6 +118,9 @@ def _yfinance_download(raw: RawFile, meta: DownloadMeta | None) -> Response:
     proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
     if proxy:
         yf.config.network.proxy = proxy
+    quiet = logging.getLogger("yfinance")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # yfinance logs a failed ticker; our message names it once
     try:
         frame = yf.download(
             symbol,
@@ -131,6 +135,8 @@ def _yfinance_download(raw: RawFile, meta: DownloadMeta | None) -> Response:
         )
     except Exception as e:  # yfinance raises many kinds; the reason is what matters
         raise DownloadError(raw.url, f"yfinance: {type(e).__name__}: {e}") from None
+    finally:
+        quiet.setLevel(level)
     if frame is None:
         raise DownloadError(raw.url, f"yfinance returned nothing for {symbol}")
     try:
