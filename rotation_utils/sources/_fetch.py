@@ -300,7 +300,9 @@ def _online_bytes(
             if raw.discontinued
             else ""
         )
-        raise NetworkError(f"could not download {raw.url} ({r.reason}). {gone}{_mirror_hint(raw)}")
+        # The publisher answered (e.g. 404): being offline is not the cause, so no mirror hint.
+        hint = "" if r.reason.startswith("HTTP 4") else _mirror_hint(raw)
+        raise NetworkError(f"could not download {raw.url} ({r.reason}). {gone}{hint}".rstrip())
     return cached.read_bytes(), "url", r.tables
 
 
