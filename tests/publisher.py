@@ -54,7 +54,7 @@ def av_csv_from_mirror(mirror: Path, ticker: str) -> bytes | None:
             parts.append((folder, parse_prices(p.read_bytes(), p.name)["prices"]["close"]))
     while parts:
         try:
-            close, _ = splice_closes(parts)
+            close = splice_closes(parts)[0]
             break
         except DataError:
             parts.pop()
