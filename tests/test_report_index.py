@@ -58,7 +58,8 @@ def _summary() -> dict:
                 f"{SHEET} | {FACTS}",
                 "05_claims_check",
                 text="Small caps trade at a forward P/E discount to large caps",
-                evidence="S&P 600 2026E P/E 15.9x vs S&P 500 22.4x: a 28.9% discount.",
+                evidence="S&P 600 2026E P/E 15.9x vs S&P 500 22.4x: a 28.9% discount. On last "
+                "year's EPS 22.0x vs 25.8x: 14.7%.",
             ),
         },
     }
@@ -156,6 +157,9 @@ def test_index_view_rows():
     assert rows["iwm_spy_since_article"].reason == "no IWM close after 2026-01-13"
     (c1,) = v.claims
     assert (c1.id, c1.verdict, c1.previous_verdict) == ("C1", "partly supported", "supported")
+    # one line of evidence; the rest folds away
+    assert c1.evidence == "S&P 600 2026E P/E 15.9x vs S&P 500 22.4x: a 28.9% discount."
+    assert c1.evidence_more == "On last year's EPS 22.0x vs 25.8x: 14.7%."
     # each source once, numbered in order of first use; the claim cites two of them
     assert len(v.notes) == 4 and len(set(v.notes)) == 4
     assert v.notes[0].startswith("S&P Dow Jones Indices") and not v.notes[0].startswith("Source")

@@ -25,6 +25,7 @@ __all__ = [
     "format_change",
     "as_of_month",
     "staleness",
+    "one_line",
     "index_view",
     "render_index",
 ]
@@ -111,6 +112,7 @@ class ClaimRow:
     notes: tuple[int, ...]
     notebook: str
     previous_verdict: str = ""
+    evidence_more: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,15 @@ def _sources(text: str) -> list[str]:
     return [re.sub(r"^Source:\s*", "", p).strip() for p in parts if p.strip()]
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def one_line(text: str) -> tuple[str, str]:
+    """The first sentence of ``text`` and the rest ("" when it is one sentence)."""
+    parts = _SENTENCE_END.split(text.strip(), maxsplit=1)
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
 def index_view(summary: dict, previous: dict | None) -> IndexView:
     """Rows of the index: headline figures (registry order, labels with units and basis, stale
     marks, change since the previous month's report) and claims, with each source numbered once."""
@@ -210,15 +221,17 @@ def index_view(summary: dict, previous: dict | None) -> IndexView:
         prev = prev_figs.get(fid, {})
         if spec.unit == "verdict":
             pv = prev.get("value")
+            head, more = one_line(f.get("evidence", ""))
             claims.append(
                 ClaimRow(
                     id=fid.removeprefix(CLAIM_PREFIX),
                     text=f.get("text", ""),
                     verdict=str(f["value"]),
-                    evidence=f.get("evidence", ""),
+                    evidence=head,
                     notes=refs(f["source"]),
                     notebook=f["notebook"],
                     previous_verdict=pv if isinstance(pv, str) and pv != f["value"] else "",
+                    evidence_more=more,
                 )
             )
             continue
