@@ -110,8 +110,12 @@ def _etf_close() -> pd.DataFrame:
         frames[t] = p["close"]
         srcs.append(p)
         pv = provenance_of(p)
-        segments[t] = {"segments": pv.extra["segments"], "excluded": pv.extra["excluded"]}
+        segments[t] = {"segments": pv.extra["segments"], "superseded": pv.extra["superseded"]}
     out = pd.DataFrame(frames).loc["2005-01-01":].round(4)
+    for t, entry in segments.items():  # state what the table holds: it starts in 2005
+        first = str(out[t].first_valid_index().date())
+        entry["segments"] = [s for s in entry["segments"] if s["end"] >= first]
+        entry["segments"][0]["start"] = max(entry["segments"][0]["start"], first)
     prov = _merge_prov(srcs, "Daily closes of SPY, IWM, QQQ and the 11 Select Sector SPDRs")
     prov = prov.updated(
         extra={**prov.extra, "segments": segments}, vintage=f"through {out.index[-1].date()}"
@@ -174,7 +178,8 @@ TABLES: dict[str, DerivedTable] = {
         ),
         DerivedTable(
             "etf_close",
-            "Daily closes (US$) of SPY, IWM, QQQ and the sector SPDRs, providers spliced on returns",
+            "Daily closes (US$) of SPY, IWM, QQQ and the sector SPDRs: providers spliced on returns, "
+            "short gaps bridged on levels, long gaps kept (segments in the provenance)",
             _etf_close,
             "date",
         ),
