@@ -230,7 +230,7 @@ def load_table(name: str) -> pd.DataFrame:
     if mode == "mirror":
         key = (mode, name, os.environ.get("ROTATION_MIRROR", ""))
         if key not in _MEMO:
-            _MEMO[key] = TABLES[name].build()
+            _MEMO[key] = _as_embedded(TABLES[name])
         return _copy(_MEMO[key])
     entry = manifest().get("tables", {}).get(name)
     if entry is None:
@@ -245,24 +245,35 @@ def load_table(name: str) -> pd.DataFrame:
     return _copy(_MEMO[key])
 
 
+def _as_embedded(table: DerivedTable) -> pd.DataFrame:
+    """Build ``table`` from the raw files and pass it through the bytes ``data/`` would hold, so
+    a notebook shows the same numbers with and without the mirror (10 significant digits)."""
+    df = table.build()
+    prov = provenance_of(df)
+    blob = io.BytesIO(_to_csv_gz(df, table.index))
+    return _read_csv(blob, table.index, prov, read_from=prov.read_from)
+
+
 def _copy(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     out.attrs = json.loads(json.dumps(df.attrs))
     return out
 
 
-def _read_csv(path: Path, index: str, prov: Provenance) -> pd.DataFrame:
-    if not path.is_file():
+def _read_csv(
+    path: Path | io.BytesIO, index: str, prov: Provenance, *, read_from: str = "embedded data/"
+) -> pd.DataFrame:
+    if isinstance(path, Path) and not path.is_file():
         raise DataError("embedded table missing; run `rotation data build`", file=str(path))
     try:
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, compression="gzip")
     except Exception as e:
         raise DataError(f"unreadable embedded table ({e})", file=str(path)) from None
     if index == "period":
         df = df.set_index(pd.PeriodIndex(df.pop("period"), freq="M"))
     elif index in ("date", "quarter_end", "observed"):
         df = df.set_index(pd.DatetimeIndex(pd.to_datetime(df.pop(index)), name=index))
-    df.attrs["provenance"] = prov.updated(read_from="embedded data/").to_dict()
+    df.attrs["provenance"] = prov.updated(read_from=read_from).to_dict()
     return df
 
 

@@ -102,10 +102,6 @@ FIGURES: dict[str, FigureSpec] = _specs(
     ("fed_funds", "Effective fed funds rate", "percent", ".2f"),
     ("core_cpi_yoy", "Core CPI, year over year", "ratio", ".1%"),
     ("smb_12m", "Small minus big (SMB), 12-month return", "ratio", "+.1%"),
-    # Superseded by the *_forward / *_last_year ids (issue 11); kept until notebook 01 moves over.
-    ("sp500_pe_current_year", "S&P 500 P/E on current-year EPS", "x", ".2f"),
-    ("sp400_pe_current_year", "S&P 400 P/E on current-year EPS", "x", ".2f"),
-    ("sp600_pe_current_year", "S&P 600 P/E on current-year EPS", "x", ".2f"),
     # 06 after the article
     ("iwm_spy_since_article", "IWM minus SPY since the article", "ratio", "+.1%"),
     ("best_sector_since_article", "Best sector SPDR since the article", "ticker", ""),

@@ -40,9 +40,9 @@ __all__ = [
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 #: Figure IDs every full report must carry (a value, or null with the reason).
 REQUIRED_FIGURES = (
-    "sp500_pe_current_year",
-    "sp400_pe_current_year",
-    "sp600_pe_current_year",
+    "sp500_pe_forward",
+    "sp400_pe_forward",
+    "sp600_pe_forward",
     "sp500_pe_next_year",
     "small_large_pe_discount",
     "sp500_eps_growth_5y",
