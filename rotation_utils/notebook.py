@@ -40,7 +40,9 @@ def _one_line_parameter_errors() -> None:
         return
 
     def one_line(shell, etype, value, tb, tb_offset=None):
-        return [f"{etype.__name__}: {value}"]
+        stb = [f"{etype.__name__}: {value}"]
+        shell._showtraceback(etype, value, stb)  # IPython 9 leaves showing it to the handler
+        return stb
 
     shell.set_custom_exc((ParameterError,), one_line)
 
