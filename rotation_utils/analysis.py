@@ -16,6 +16,7 @@ from .spreads import (
     period_return,
     rate_regime,
     relative_pe_discount,
+    relative_strength,
     rrg,
     valuation_percentile,
     widest_since,
@@ -34,6 +35,9 @@ __all__ = [
     "calendar_eps_growth",
     "weekly_closes",
     "rrg_table",
+    "rrg_latest",
+    "relative_strength_runs",
+    "gap_spans",
     "quarterly_relative_returns",
     "rotation_test",
     "fifty_two_week_highs",
@@ -210,23 +214,50 @@ def rrg_table(
     w = weekly_closes(close)
     parts = []
     for t in tickers:
-        r = rrg(w[t], w[benchmark], window=window, momentum=momentum).dropna()
+        r = rrg(w[t], w[benchmark], window=window, momentum=momentum)
+        # A provider gap leaves weeks without a close; the rolling windows restart after it, and
+        # ``run`` numbers the stretches between gaps so a tail never crosses one.
+        r["run"] = w[t].isna().cumsum()
+        r = r.dropna(subset=["rs_ratio", "rs_momentum"])
         r["ticker"] = t
         parts.append(r)
     out = pd.concat(parts).reset_index().rename(columns={"index": "date"})
     return out
 
 
+def rrg_latest(rrg_long: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Each ticker's latest RS-ratio, RS-momentum and quadrant with its own week, sorted by
+    RS-ratio, and the tickers whose latest week is older than the newest week in the table
+    (their prices stop earlier or restarted after a gap too recently to have a reading)."""
+    last = rrg_long.sort_values("date").groupby("ticker").tail(1).set_index("ticker")
+    newest = last["date"].max()
+    out = last[["date", "rs_ratio", "rs_momentum", "quadrant"]].sort_values("rs_ratio")
+    out = out.assign(date=out["date"].dt.strftime("%Y-%m-%d")).rename(columns={"date": "week"})
+    stale = sorted(last.index[last["date"] < newest])
+    return out, stale
+
+
 def quarterly_relative_returns(
-    close: pd.DataFrame, benchmark: str, month: str, quarters: int = 8
+    close: pd.DataFrame,
+    benchmark: str,
+    month: str,
+    quarters: int = 8,
+    segments: dict[str, list[Segment]] | None = None,
 ) -> pd.DataFrame:
     """Return of each ticker minus the benchmark's, per calendar quarter (decimal), for the last
-    ``quarters`` quarters that ended on or before the month end."""
+    ``quarters`` quarters that ended on or before the month end; NaN for a quarter a ticker's
+    provider gap (from ``segments``) falls in."""
     c = clip_to_month(close, month)
     q = c.resample("QE").last()
     end = month_end(parse_month(month))
     q = q[q.index <= end]
-    ret = q.pct_change().iloc[1:]
+    ret = q.pct_change(fill_method=None).iloc[1:]
+    if segments:  # no return across a provider gap: blank the quarters a gap falls in
+        for t in ret.columns:
+            for last, first in _gaps(segments.get(t, [])):
+                ret.loc[(ret.index > last) & (ret.index - pd.offsets.QuarterEnd(1) < first), t] = (
+                    float("nan")
+                )
     rel = ret.sub(ret[benchmark], axis=0).drop(columns=[benchmark])
     rel.index = rel.index.to_period("Q")
     return rel.tail(quarters)
@@ -455,28 +486,29 @@ def ticker_return(
 
 
 def price_caption(close: pd.DataFrame, tickers: list[str], month: str | None = None) -> str:
-    """One caption line per ticker: its own first and last date (up to ``month``), providers,
-    bases, bridges and gaps, so no ticker's dates are implied by another's."""
+    """Which closes each ticker's numbers rest on: its own first and last date (up to ``month``),
+    providers and bases, and any bridge or gap. Tickers with the same history share a line."""
     segs = price_segments(close)
     c = clip_to_month(close, month) if month else close
-    lines = []
+    lines: dict[str, list[str]] = {}
     for t in tickers:
         s = c[t].dropna() if t in c else pd.Series(dtype=float)
         if s.empty:
-            lines.append(f"{t}: no prices on or before {month}.")
+            lines.setdefault(f"no prices on or before {month}", []).append(t)
             continue
-        used = segments_in_window(segs.get(t, []), s.index[0], s.index[-1])
+        first, last = s.index[0], s.index[-1]
         parts = []
-        for i, g in enumerate(used):
-            end = min(pd.Timestamp(g.end), s.index[-1]).date()
-            text = f"{g.provider} {max(g.start, str(s.index[0].date()))}..{end}, {g.basis}"
+        for i, g in enumerate(segments_in_window(segs.get(t, []), first, last)):
+            lo = max(pd.Timestamp(g.start), first).date()
+            hi = min(pd.Timestamp(g.end), last).date()
+            text = f"{g.provider} {lo}..{hi} ({g.basis.split(' (')[0]})"
             if i and g.join == "levels":
-                text += f" (bridged on levels from {g.gap_from})"
+                text = f"bridged on price levels ({len(g.missing)} day(s) missing), then " + text
             elif i and g.join == "gap":
-                text += f" (GAP after {g.gap_from}: no return across it)"
+                text = "GAP, no return across it, then " + text
             parts.append(text)
-        lines.append(f"{t} {s.index[0].date()}..{s.index[-1].date()}: " + "; ".join(parts) + ".")
-    return "\n".join(lines)
+        lines.setdefault(f"{first.date()}..{last.date()}: " + ", ".join(parts), []).append(t)
+    return "\n".join(f"Prices {', '.join(ts)} {text}." for text, ts in lines.items())
 
 
 def break_at_gaps(series: pd.Series, segments: list[Segment]) -> list[pd.Series]:
@@ -654,3 +686,36 @@ def pe_basis_table(pe: PEBasis) -> pd.DataFrame:
     )
     out.attrs = dict(pe.table.attrs)
     return out
+
+
+def relative_strength_runs(
+    close: pd.DataFrame,
+    benchmark: str,
+    tickers: list[str],
+    start: object,
+    segments: dict[str, list[Segment]],
+) -> dict[str, list[pd.Series]]:
+    """Each ticker's price relative to ``benchmark`` from ``start``, one series per stretch
+    between provider gaps, each rebased to 1.0 at its own first date (no relative return is
+    implied across a gap)."""
+    w = close.loc[pd.Timestamp(start) :]
+    out = {}
+    for t in tickers:
+        runs = break_at_gaps(w[t], segments.get(t, []))
+        out[t] = [relative_strength(r, w[benchmark]) for r in runs]
+    return out
+
+
+def gap_spans(
+    segments: dict[str, list[Segment]], tickers: list[str], start: object, end: object
+) -> list[tuple[pd.Timestamp, pd.Timestamp, list[str]]]:
+    """Provider gaps of ``tickers`` that overlap ``start`` .. ``end``: (first missing day, last
+    missing day, tickers), merged across tickers with the same gap."""
+    spans: dict[tuple[pd.Timestamp, pd.Timestamp], list[str]] = {}
+    a, b = pd.Timestamp(start), pd.Timestamp(end)
+    for t in tickers:
+        for last, first in _gaps(segments.get(t, [])):
+            lo, hi = last + pd.Timedelta(days=1), first - pd.Timedelta(days=1)
+            if hi >= a and lo <= b:
+                spans.setdefault((lo, hi), []).append(t)
+    return [(lo, hi, ts) for (lo, hi), ts in sorted(spans.items())]
