@@ -461,6 +461,8 @@ def ticker_return(
     The result's ``basis`` names the providers used and any short gap bridged on price levels.
     """
     c = close[ticker].dropna() if ticker in close else pd.Series(dtype=float)
+    if pd.Timestamp(end) < pd.Timestamp(start):
+        return Measured(None, str(pd.Timestamp(end).date()), f"the window ends before {start}")
     a, b = c.loc[: pd.Timestamp(start)], c.loc[: pd.Timestamp(end)]
     if a.empty or b.empty:
         return Measured(
