@@ -202,8 +202,15 @@ def calendar_eps_growth(
 
 
 def weekly_closes(close: pd.DataFrame) -> pd.DataFrame:
-    """Last close of each week ending Friday."""
-    return close.resample("W-FRI").last().dropna(how="all")
+    """Last close of each week ending Friday, dated by the week's last trading day in the data
+    (not the Friday label, which can fall after the report month)."""
+    c = close.dropna(how="all")
+    last_day = c.index.to_series().resample("W-FRI").max()
+    w = c.resample("W-FRI").last()
+    keep = last_day.notna().to_numpy()
+    w = w[keep]
+    w.index = pd.DatetimeIndex(last_day[keep].to_numpy(), name=close.index.name)
+    return w.dropna(how="all")
 
 
 def rrg_table(
