@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .analysis import Measured, break_at_gaps, price_segments, ticker_return
+from .analysis import (
+    Measured,
+    break_at_gaps,
+    difference,
+    price_move_since,
+    price_segments,
+    ticker_return,
+)
 from .months import clip_to_month, month_end, parse_month
 from .sources.prices import SECTOR_ETFS, Segment
 
@@ -65,14 +72,12 @@ def since_article(
     segs = price_segments(close)
     start = article_close(close, large, article_date)
     end = month_end(parse_month(month))
-    rets = {t: ticker_return(close, t, article_date, end, segs) for t in (small, large, *others)}
-    a, b = rets[small], rets[large]
+    move = price_move_since(close, article_date, month, small=small, large=large)
+    rets = {small: move.small, large: move.large}
+    rets.update({t: ticker_return(close, t, article_date, end, segs) for t in others})
+    rel = move.relative
     if end < pd.Timestamp(article_date):
         rel = Measured(None, month, f"{month} ends before the article ({article_date})")
-    elif a.available and b.available:
-        rel = Measured(a.value - b.value, a.as_of, "", a.basis)
-    else:
-        rel = Measured(None, a.as_of, a.reason or b.reason)
     return SinceArticle(
         article_date, "" if start is None else str(start.date()), small, large, rets, rel
     )
@@ -153,7 +158,7 @@ def sector_ranking(
                 "benchmark_return": b.value,
                 "relative": r.value - b.value,
                 "own_start": str(starts[t].date()),
-                "relative_own": ro.value - bo.value if ro.available and bo.available else None,
+                "relative_own": difference(ro, bo).value,
             }
         )
     return pd.DataFrame(rows).set_index("ticker").sort_values("relative", ascending=False)

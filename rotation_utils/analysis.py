@@ -58,6 +58,7 @@ __all__ = [
     "sector_pe_forward",
     "MoveSince",
     "price_move_since",
+    "difference",
     "pe_basis_table",
 ]
 
@@ -667,11 +668,15 @@ def price_move_since(
     segs = price_segments(close)
     end = month_end(parse_month(month))
     rs, rl = (ticker_return(close, t, since, end, segs) for t in (small, large))
-    if rs.available and rl.available:
-        rel = Measured(rs.value - rl.value, rs.as_of, "", rs.basis)
-    else:
-        rel = Measured(None, rs.as_of, rs.reason or rl.reason)
-    return MoveSince(since, small, large, rs, rl, rel)
+    return MoveSince(since, small, large, rs, rl, difference(rs, rl))
+
+
+def difference(a: Measured, b: Measured) -> Measured:
+    """``a - b`` (e.g. one return minus another, decimal) on ``a``'s date and basis; unavailable
+    with the first reason when either is."""
+    if a.available and b.available:
+        return Measured(a.value - b.value, a.as_of, "", a.basis)
+    return Measured(None, a.as_of, a.reason or b.reason)
 
 
 def pe_basis_table(pe: PEBasis) -> pd.DataFrame:

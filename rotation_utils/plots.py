@@ -23,9 +23,17 @@ __all__ = [
     "shade_period",
     "small_multiples",
     "spread_labels",
+    "qualitative_colours",
 ]
 
 PALETTE = "colorblind"
+
+
+def qualitative_colours(n: int) -> list:
+    """``n`` colours a reader can tell apart: tab10's ten distinct hues, then black and brown
+    (tab20 would add lighter twins of the same hues)."""
+    base = list(sns.color_palette("tab10")) + [(0.0, 0.0, 0.0), (0.69, 0.35, 0.16)]
+    return [base[i % len(base)] for i in range(n)]
 
 
 def set_theme() -> None:
@@ -237,7 +245,7 @@ def rrg_chart(rrg_long: pd.DataFrame, *, tail: int, title: str):
             color="dimgrey",
         )
     groups = list(last.groupby("ticker", sort=True))
-    colours = sns.color_palette("tab20", n_colors=len(groups))  # qualitative: up to 20 apart
+    colours = qualitative_colours(len(groups))
     ends = []
     for colour, (t, g) in zip(colours, groups, strict=True):
         ax.plot(g["rs_ratio"], g["rs_momentum"], "-", color=colour, lw=1.2, alpha=0.8)
