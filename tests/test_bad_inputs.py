@@ -257,11 +257,14 @@ def test_corrupt_cache_entry_is_rebuilt(fake_mirror, isolated_cache, capsys):
     fake_mirror("fred/DFF.csv", "observation_date,DFF\n2026-01-01,4.3\n")
     assert main(["data", "show", "fred/DFF"]) == 0
     (entry,) = (isolated_cache / "parsed").glob("*/*")
-    (parquet,) = entry.glob("*.parquet")
-    parquet.write_bytes(b"PAR1 truncated")
+    entry.write_bytes(b"\x80\x05 truncated pickle")
     capsys.readouterr()
     assert main(["data", "show", "fred/DFF"]) == 0
-    assert capsys.readouterr().out.splitlines()[1] == "2026-01,4.3"
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1] == "2026-01,4.3"
+    assert err.splitlines() == [
+        f"rotation: cache entry {entry} unreadable (UnpicklingError); rebuilding"
+    ]
 
 
 USAGE_ERRORS = [
