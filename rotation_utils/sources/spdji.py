@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 #: Part of the parse-cache key: bump when :func:`parse_spdji` returns something different.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: annual_eps carries price and price_date
 PUBLISHER = "S&P Dow Jones Indices"
 URL = "https://www.spglobal.com/spdji/en/documents/additional-material/sp-500-eps-est.xlsx"
 #: The publisher stopped the public workbook after this edition (the sheet itself says so).
