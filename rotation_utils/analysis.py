@@ -335,23 +335,24 @@ def relative_returns_by_regime(rel_returns: pd.Series, regimes: pd.Series) -> pd
     return pd.DataFrame({"mean": g.mean(), "median": g.median(), "months": g.size()})
 
 
-def latest_macro(macro: pd.DataFrame, month: str) -> tuple[dict, list[str]]:
-    """Headline macro figures from :func:`macro_frame`: ``{id: (value, unit, as_of, reason)}`` for
-    ``t10y2y`` (pp), ``fed_funds`` (percent) and ``core_cpi_yoy`` (decimal), each the latest value
-    on or before the month (None with the reason when there is none), plus notes on missing months.
-    """
+def latest_macro(macro: pd.DataFrame, month: str) -> tuple[dict[str, Measured], list[str]]:
+    """Headline macro figures from :func:`macro_frame`, by figure id: ``t10y2y`` (pp),
+    ``fed_funds`` (percent) and ``core_cpi_yoy`` (decimal), each the latest value on or before
+    the month as a :class:`Measured` (unavailable with the reason when there is none), plus
+    notes on missing months."""
     specs = {
-        "t10y2y": ("slope_10y2y", "pp", "10y-2y spread"),
-        "fed_funds": ("fed_funds", "percent", "fed funds rate"),
-        "core_cpi_yoy": ("core_cpi_yoy", "ratio", "core CPI year-over-year"),
+        "t10y2y": ("slope_10y2y", "10y-2y spread (monthly mean of daily)"),
+        "fed_funds": ("fed_funds", "fed funds rate"),
+        "core_cpi_yoy": ("core_cpi_yoy", "core CPI year-over-year"),
     }
-    figures, notes = {}, []
-    for fid, (col, unit, label) in specs.items():
+    figures: dict[str, Measured] = {}
+    notes = []
+    for fid, (col, label) in specs.items():
         s = macro[col].dropna()
         if s.empty:
-            figures[fid] = (None, unit, month, f"no {label} on or before {month}")
+            figures[fid] = Measured(None, month, f"no {label} on or before {month}")
             continue
-        figures[fid] = (float(s.iloc[-1]), unit, str(s.index[-1]), "")
+        figures[fid] = Measured(float(s.iloc[-1]), str(s.index[-1]))
         later = [str(p) for p in macro.index[macro.index > s.index[-1]]]
         if col == "core_cpi_yoy" and later:
             notes.append(

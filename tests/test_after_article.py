@@ -156,3 +156,13 @@ def test_rrg_tail_never_crosses_a_gap(t):
     assert xlf["run"].nunique() == 2 and not xlf["date"].between("2026-01-09", "2026-03-27").any()
     latest, stale = A.rrg_latest(long)
     assert stale == [] and set(latest["week"]) == {"2026-07-31"}
+
+
+def test_latest_macro_is_typed_and_says_what_is_missing(t):
+    macro = A.macro_frame(t["fred_monthly"], "2026-07")
+    figures, notes = A.latest_macro(macro, "2026-07")
+    assert figures["fed_funds"] == A.Measured(3.64, "2026-01")
+    assert figures["t10y2y"].as_of == "2026-06"
+    assert any("FRED monthly data end **2026-01**" in n for n in notes)
+    early, _ = A.latest_macro(A.macro_frame(t["fred_monthly"], "1990-01"), "1990-01")
+    assert not early["fed_funds"].available and "no fed funds rate" in early["fed_funds"].reason
