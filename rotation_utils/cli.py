@@ -73,6 +73,30 @@ def _parser() -> argparse.ArgumentParser:
         description="Rebuild the derived tables in data/ (csv.gz + manifest.json) from ROTATION_MIRROR or the official URLs.",
     )
 
+    claims = sub.add_parser(
+        "claims",
+        help="check an article's claims file; list the metric catalog",
+        description="Claims as data: data/claims/<article-id>.toml checked against the project's data.",
+    )
+    csub = claims.add_subparsers(dest="claims_command", required=True, metavar="ACTION")
+    chk = csub.add_parser(
+        "check",
+        help="verdicts, evidence, sources and robustness for every claim of a file",
+        description="Check every claim of a claims file as of a month: verdict, evidence (numbers with "
+        "units and dates), sources and vintages, and the robustness table of its definitions.",
+    )
+    chk.add_argument("file", help="a claims file (TOML), or its name in data/claims/")
+    chk.add_argument(
+        "--month",
+        help="report month YYYY-MM (default: the month of the newest daily price); nothing dated later is used",
+    )
+    chk.add_argument("--format", choices=("table", "json"), default="table")
+    csub.add_parser(
+        "metrics",
+        help="the metric names a claims file may use",
+        description="List the metric catalog: name pattern, unit, source and meaning.",
+    )
+
     rep = sub.add_parser(
         "report",
         help="render the notebooks for a month into an HTML report",
@@ -128,6 +152,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.data_command == "show":
             return _data_show(args.dataset, args.table, args.format)
         return _data_build()
+    if args.command == "claims":
+        if args.claims_command == "metrics":
+            return _claims_metrics()
+        return _claims_check(args.file, args.month, args.format)
     from .report import run_report_command
 
     return run_report_command(args)
@@ -272,6 +300,31 @@ def _data_show(dataset: str, table: str | None, fmt: str) -> int:
             {"dataset": dataset, "table": title, "provenance": prov, "rows": recs}, sys.stdout
         )
         sys.stdout.write("\n")
+    return 0
+
+
+def _claims_metrics() -> int:
+    from .claims.metrics import CATALOG
+
+    print(f"{'name':48} {'unit':16} {'source':44} meaning")
+    for m in CATALOG.values():
+        print(f"{m.pattern:48} {m.unit:16} {m.source:44} {m.meaning}")
+    return 0
+
+
+def _claims_check(file: str, month: str | None, fmt: str) -> int:
+    from .claims import check_file, resolve_claims_file, results_json, results_table
+    from .derived import load_table
+    from .months import parse_month
+
+    path = resolve_claims_file(file)
+    if month is None:
+        month = load_table("etf_close").index[-1].strftime("%Y-%m")
+    parse_month(month)
+    cf, results = check_file(path, month)
+    # Everything is computed before anything is printed: a failure leaves no partial output.
+    out = results_json(cf, results) if fmt == "json" else results_table(cf, results)
+    sys.stdout.write(out + "\n")
     return 0
 
 
