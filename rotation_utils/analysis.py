@@ -500,10 +500,14 @@ def price_caption(close: pd.DataFrame, tickers: list[str], month: str | None = N
     """Which closes each ticker's numbers rest on: its own first and last date (up to ``month``),
     providers and bases, and any bridge or gap. Tickers with the same history share a line."""
     segs = price_segments(close)
+    not_loaded = provenance_of(close).extra.get("missing", {})
     c = clip_to_month(close, month) if month else close
     lines: dict[str, list[str]] = {}
     for t in tickers:
         s = c[t].dropna() if t in c else pd.Series(dtype=float)
+        if t in not_loaded:
+            lines.setdefault(f"not loaded ({not_loaded[t]})", []).append(t)
+            continue
         if s.empty:
             lines.setdefault(f"no prices on or before {month}", []).append(t)
             continue

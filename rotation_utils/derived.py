@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataError, ParameterError
+from .errors import DataError, ParameterError, RotationError
 from .provenance import Provenance, provenance_of, with_provenance
 
 __all__ = ["TABLES", "load_table", "build_tables", "data_dir", "data_mode", "manifest"]
@@ -112,22 +113,31 @@ def _fred_monthly() -> pd.DataFrame:
 def _etf_close() -> pd.DataFrame:
     from .sources.prices import REPORT_TICKERS, read_prices
 
-    frames, srcs, segments = {}, [], {}
+    frames, srcs, segments, missing = {}, [], {}, {}
     for t in REPORT_TICKERS:
-        p = read_prices(t)
+        try:
+            p = read_prices(t)
+        except RotationError as e:  # one ticker's failure must not cost the others
+            missing[t] = str(e)
+            print(f"warning: prices for {t} not loaded: {e}", file=sys.stderr)
+            continue
         frames[t] = p["close"]
         srcs.append(p)
         pv = provenance_of(p)
         segments[t] = {"segments": pv.extra["segments"], "superseded": pv.extra["superseded"]}
-    out = pd.DataFrame(frames).loc["2005-01-01":].round(4)
+    if not frames:
+        raise DataError(f"no prices loaded for any of {', '.join(REPORT_TICKERS)}", file="prices")
+    # A ticker that failed stays as an empty column: captions then say it has no prices.
+    out = pd.DataFrame(frames).reindex(columns=list(REPORT_TICKERS)).loc["2005-01-01":].round(4)
     for t, entry in segments.items():  # state what the table holds: it starts in 2005
         first = str(out[t].first_valid_index().date())
         entry["segments"] = [s for s in entry["segments"] if s["end"] >= first]
         entry["segments"][0]["start"] = max(entry["segments"][0]["start"], first)
     prov = _merge_prov(srcs, "Daily closes of SPY, IWM, QQQ and the 11 Select Sector SPDRs")
-    prov = prov.updated(
-        extra={**prov.extra, "segments": segments}, vintage=f"through {out.index[-1].date()}"
-    )
+    extra = {**prov.extra, "segments": segments}
+    if missing:
+        extra["missing"] = missing
+    prov = prov.updated(extra=extra, vintage=f"through {out.index[-1].date()}")
     return with_provenance(out, prov)
 
 
