@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..analysis import snapshot_status
+from ..analysis import price_segments, snapshot_status
 from ..errors import DataError
 from ..months import clip_to_month, month_end, parse_month
 from ..provenance import provenance_of
@@ -479,6 +479,15 @@ def window_return(ctx: Context, ticker: str, start: str, end: str | None = None)
         )
     rows = s.loc[:t1]
     rows = rows.loc[rows.index[rows.index <= t0][-1] :]
+    # A day a short provider gap left out and the loader bridged on price levels (recorded in the
+    # table's segments, e.g. IWM on 2026-03-30) is not a gap; a long gap still is.
+    bridged = {
+        pd.Timestamp(d)
+        for seg in price_segments(close).get(ticker, [])
+        if seg.join == "levels"
+        for d in seg.missing
+    }
+    rows = rows[~(rows.isna() & rows.index.isin(list(bridged)))]
     missing = rows[rows.isna()]
     if len(missing):
         before = s.loc[: missing.index[0]].last_valid_index()
