@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..analysis import price_segments, snapshot_status
+from ..analysis import pe_basis, price_segments, snapshot_availability
 from ..errors import DataError
 from ..months import clip_to_month, month_end, parse_month
 from ..provenance import provenance_of
@@ -43,10 +43,6 @@ __all__ = [
 INDEXES = ("S&P 500", "S&P 400", "S&P 600")
 SECTORS = tuple(sorted(SECTOR_ETFS.values()))
 _SPDR_OF_SECTOR = {v: k for k, v in SECTOR_ETFS.items()}
-#: The SECTOR EPS sheet states its price date ("Data as of the close of:") in a cell the derived
-#: table does not keep; by edition (the sheet's "as of" date). Its last-year P/E is on the
-#: year-end price instead (2025: 25.79 x 265.41 = 6845, the S&P 500's 2025-12-31 close).
-SHEET_PRICE_DATE = {"2026-01-30": "2026-01-29"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 _TICKER = re.compile(r"^[A-Z][A-Z0-9.\-^]{0,9}$")
@@ -256,7 +252,11 @@ def _check_fact(args: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class _SheetRow:
+    """One index (and sector) of :func:`rotation_utils.analysis.pe_basis`: both P/Es on the
+    sheet's one price date, plus the sheet's own last-year P/E (on the year-end price)."""
+
     pe_fwd: float
+    pe_ly: float
     eps_fwd: float
     eps_ly: float
     pe_ly_sheet: float
@@ -268,28 +268,28 @@ class _SheetRow:
 
 def _sheet_row(ctx: Context, index: str, sector: str) -> _SheetRow | str:
     a = ctx.table("spdji_annual_eps")
-    status = snapshot_status(a, ctx.month)
-    if status != "ok":
-        return status
-    rows = a[(a["index"] == index) & (a["sector"] == sector) & (a["basis"] == "operating")]
-    est = rows[rows["status"] == "estimate"]
-    if est.empty:
-        return f"no operating EPS estimate for {index} {sector} in the sheet"
-    fwd = int(est["year"].max())
-    by_year = rows.set_index("year")
-    if fwd - 1 not in by_year.index:
-        return f"no {fwd - 1} EPS for {index} {sector} in the sheet"
-    prov = provenance_of(a)
-    edition = prov.vintage.replace("as of", "").strip()
+    pe = pe_basis(a, ctx.month, sector=sector)
+    if pe.table is None:
+        return pe.reason
+    row = pe.table.loc[index]
+    if pd.isna(row["eps_forward"]) or pd.isna(row["eps_last_year"]):
+        return f"no {pe.forward_year} or {pe.last_year} EPS for {index} {sector} in the sheet"
+    sheet = a[
+        (a["index"] == index)
+        & (a["sector"] == sector)
+        & (a["basis"] == "operating")
+        & (a["year"] == pe.last_year)
+    ]
     return _SheetRow(
-        pe_fwd=float(by_year.loc[fwd, "pe"]),
-        eps_fwd=float(by_year.loc[fwd, "eps"]),
-        eps_ly=float(by_year.loc[fwd - 1, "eps"]),
-        pe_ly_sheet=float(by_year.loc[fwd - 1, "pe"]),
-        fwd_year=fwd,
-        edition=edition,
-        price_date=SHEET_PRICE_DATE.get(edition, f"the sheet's price date (edition {edition})"),
-        source=prov.caption(),
+        pe_fwd=float(row["pe_forward"]),
+        pe_ly=float(row["pe_last_year"]),
+        eps_fwd=float(row["eps_forward"]),
+        eps_ly=float(row["eps_last_year"]),
+        pe_ly_sheet=float(sheet["pe"].iloc[0]),
+        fwd_year=pe.forward_year,
+        edition=pe.edition,
+        price_date=pe.price_date,
+        source=provenance_of(a).caption(),
     )
 
 
@@ -309,9 +309,7 @@ def _pe(ctx: Context, ref: MetricRef, *, forward: bool) -> Value:
         return Value(
             ref.name, None, unit, reason=f"{_label(index, sector)} {year} EPS is not positive"
         )
-    # Both bases on the forward P/E's price: price = P/E x EPS of the same row.
-    price = row.pe_fwd * row.eps_fwd
-    pe = price / (row.eps_fwd if forward else row.eps_ly)
+    pe = row.pe_fwd if forward else row.pe_ly  # both on the sheet's price date
     if not ref.at or ref.at == row.price_date:
         return Value(
             ref.name, pe, unit, row.price_date, row.source, f"{eps_word}, price {row.price_date}"
@@ -379,9 +377,9 @@ def _eps_growth_forward(ctx: Context, ref: MetricRef) -> Value:
 def _eps_growth_5y(ctx: Context, ref: MetricRef) -> Value:
     index, sector = ref.args[0], ref.args[1] if len(ref.args) > 1 else "All"
     t = ctx.table("spdji_index_pe")
-    status = snapshot_status(t, ctx.month)
-    if status != "ok":
-        return Value(ref.name, None, "ratio", reason=status)
+    available = snapshot_availability(t, ctx.month)
+    if not available.available:
+        return Value(ref.name, None, "ratio", reason=available.reason)
     row = t[(t["index"] == index) & (t["sector"] == sector)]
     if row.empty or pd.isna(row["eps_growth_5y"].iloc[0]):
         return Value(
