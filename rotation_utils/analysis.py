@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .errors import DataError
 from .months import clip_to_month, month_end, parse_month
 from .provenance import provenance_of, with_provenance
 from .sources.prices import Segment
@@ -123,14 +124,18 @@ def sector_pe_table(index_pe: pd.DataFrame, value: str = "pe") -> pd.DataFrame:
     return t
 
 
-def size_pb_ratio(size_bm: pd.DataFrame, month: str) -> pd.Series:
+def size_pb_ratio(size_bm: pd.DataFrame, month: str, *, ex_hibm: bool = False) -> pd.Series:
     """P/B of the smallest size quintile over P/B of the biggest, monthly, up to ``month``.
 
     P/B = 1 / (value-weighted BE/ME), so the ratio is ``BE/ME(ME5) / BE/ME(ME1)`` (x); below 1
-    small caps are cheaper on book value.
+    small caps are cheaper on book value. ``ex_hibm``: both quintiles without their
+    high-BE/ME corner portfolio (columns ``ME1_ex_hibm``, ``ME5_ex_hibm``).
     """
     b = clip_to_month(size_bm, month)
-    r = (b["ME5"] / b["ME1"]).dropna().rename("small_big_pb_ratio")
+    small, big = ("ME1_ex_hibm", "ME5_ex_hibm") if ex_hibm else ("ME1", "ME5")
+    if small not in b:
+        raise DataError(f"no column {small}; run `rotation data build`", file="french_size_bm")
+    r = (b[big] / b[small]).dropna().rename("small_big_pb_ratio")
     return with_provenance(r, provenance_of(size_bm))
 
 

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..analysis import pe_basis, price_segments, snapshot_availability
-from ..errors import DataError
+from ..analysis import pe_basis, price_segments, size_pb_ratio, snapshot_availability
 from ..months import clip_to_month, month_end, parse_month
 from ..provenance import provenance_of
 from ..sources.prices import SECTOR_ETFS
@@ -403,18 +402,12 @@ def _eps_growth_5y(ctx: Context, ref: MetricRef) -> Value:
 
 
 def _pb_series(ctx: Context, ref: MetricRef) -> tuple[pd.Series, str]:
-    bm = clip_to_month(ctx.table("french_size_bm"), ctx.month)
-    suffix = "_ex_hibm" if "ex_hibm" in ref.args else ""
-    small, big = f"ME1{suffix}", f"ME5{suffix}"
-    if small not in bm:
-        raise DataError(f"no column {small}; run `rotation data build`", file="french_size_bm")
-    r = (bm[big] / bm[small]).dropna()  # P/B = 1 / (BE/ME)
-    if "july" in ref.args:
-        r = r[
-            r.index.month == 7
-        ]  # French re-forms the portfolios each June: one fresh sample a year
+    ex_hibm = "ex_hibm" in ref.args
+    r = size_pb_ratio(ctx.table("french_size_bm"), ctx.month, ex_hibm=ex_hibm)
+    if "july" in ref.args:  # French re-forms the portfolios each June: one fresh sample a year
+        r = r[r.index.month == 7]
     basis = "P/B of the smallest size quintile / the biggest (NYSE breakpoints, value-weighted)"
-    if suffix:
+    if ex_hibm:
         basis += ", without the SMALL HiBM and BIG HiBM corners"
     if "july" in ref.args:
         basis += ", July samples only"
