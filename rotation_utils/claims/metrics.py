@@ -387,13 +387,12 @@ def _eps_growth_5y(ctx: Context, ref: MetricRef) -> Value:
             "ratio",
             reason=f"no 5-year projected growth for {_label(index, sector)}",
         )
-    prov = provenance_of(t)
     return Value(
         ref.name,
         float(row["eps_growth_5y"].iloc[0]),
         "ratio",
-        prov.vintage.replace("as of", "").strip(),
-        prov.caption(),
+        available.as_of,
+        provenance_of(t).caption(),
         "projected annual EPS growth, 5 years",
     )
 
