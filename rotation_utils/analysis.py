@@ -598,14 +598,19 @@ class PEBasis:
     edition: str
     reason: str = ""
 
-    def basis(self, which: str = "forward") -> str:
-        """Label of a basis, e.g. ``"2026E, prices 2026-01-29"``."""
+    def year_label(self, which: str = "forward") -> str:
+        """The EPS year of a basis ("forward" or "last_year"), with "E" when the sheet marks
+        it (partly) estimated, e.g. ``"2026E"``."""
         year, est = (
             (self.forward_year, self.forward_estimated)
             if which == "forward"
             else (self.last_year, self.last_year_estimated)
         )
-        return f"{year}{'E' if est else ''}, prices {self.price_date}"
+        return f"{year}{'E' if est else ''}"
+
+    def basis(self, which: str = "forward") -> str:
+        """Label of a basis, e.g. ``"2026E, prices 2026-01-29"``."""
+        return f"{self.year_label(which)}, prices {self.price_date}"
 
 
 _INDEXES = ["S&P 500", "S&P 400", "S&P 600"]
@@ -713,7 +718,7 @@ def pe_basis_table(pe: PEBasis) -> pd.DataFrame:
     price date, e.g. "P/E 2026E (x)"; empty when unavailable."""
     if pe.table is None:
         return pd.DataFrame()
-    fy, ly = pe.basis("forward").split(",")[0], pe.basis("last_year").split(",")[0]
+    fy, ly = pe.year_label("forward"), pe.year_label("last_year")
     order = ["price", "eps_forward", "pe_forward", "discount_forward"]
     order += ["eps_last_year", "pe_last_year", "discount_last_year"]
     out = pe.table[order].rename(

@@ -120,6 +120,8 @@ def test_seed_verdicts_for_the_article_month(tables):
     ly = c1["P/E on last year's EPS"].outcome.numbers
     assert ly[0].value == pytest.approx(1560.46 / 66.72)  # same price, 2025 EPS: 23.39x
     assert ly[1].value == pytest.approx(6969.01 / 265.41)  # 26.26x
+    # labelled as notebook 01 labels it: the sheet marks 2025 EPS as partly estimated (Q4)
+    assert ly[1].basis == "2025E EPS (last year), price 2026-01-29"
     assert v["C1"].flipped_by == ("cited Russell 2000 trailing P/E incl. loss-makers (Aug 2025)",)
     # C2: 1 - 16.19/22.46 = 27.93%; the article's own 1 - 16.7/23.1 = 27.7%; none is 20% +- 2 pp
     c2 = v["C2"].robustness

@@ -260,6 +260,8 @@ class _SheetRow:
     eps_ly: float
     pe_ly_sheet: float
     fwd_year: int
+    fwd_label: str
+    ly_label: str
     edition: str
     price_date: str
     source: str
@@ -286,6 +288,8 @@ def _sheet_row(ctx: Context, index: str, sector: str) -> _SheetRow | str:
         eps_ly=float(row["eps_last_year"]),
         pe_ly_sheet=float(sheet["pe"].iloc[0]),
         fwd_year=pe.forward_year,
+        fwd_label=pe.year_label("forward"),
+        ly_label=pe.year_label("last_year"),
         edition=pe.edition,
         price_date=pe.price_date,
         source=provenance_of(a).caption(),
@@ -303,7 +307,7 @@ def _pe(ctx: Context, ref: MetricRef, *, forward: bool) -> Value:
     if isinstance(row, str):
         return Value(ref.name, None, unit, reason=row)
     year = row.fwd_year if forward else row.fwd_year - 1
-    eps_word = f"{year}E EPS" if forward else f"{year} EPS (last year)"
+    eps_word = f"{row.fwd_label} EPS" if forward else f"{row.ly_label} EPS (last year)"
     if (row.eps_ly if not forward else row.eps_fwd) <= 0:
         return Value(
             ref.name, None, unit, reason=f"{_label(index, sector)} {year} EPS is not positive"
@@ -369,7 +373,7 @@ def _eps_growth_forward(ctx: Context, ref: MetricRef) -> Value:
         "ratio",
         row.edition,
         row.source,
-        f"operating EPS {row.fwd_year}E / {row.fwd_year - 1} ({row.eps_fwd:g} / {row.eps_ly:g})",
+        f"operating EPS {row.fwd_label} / {row.ly_label} ({row.eps_fwd:g} / {row.eps_ly:g})",
     )
 
 
