@@ -19,6 +19,7 @@ from .analysis import (
     difference,
     price_move_since,
     price_segments,
+    snapshot_availability,
     ticker_return,
 )
 from .months import clip_to_month, month_end, parse_month
@@ -264,13 +265,9 @@ def forecasts_after(
     Returns a table (index: quarter end or calendar year; ``forecast`` in index points, ``as of``
     the sheet's date, ``realised`` or blank) and a plain statement of what is missing.
     """
-    edition = pd.Timestamp(
-        quarterly.attrs.get("provenance", {}).get("vintage", "").replace("as of", "").strip()
-        or "NaT"
-    )
-    end = month_end(parse_month(month))
-    if pd.isna(edition) or edition > end:
-        return pd.DataFrame(), f"No S&P DJI sheet dated on or before {month}."
+    sheet = snapshot_availability(quarterly, month)
+    if not sheet.available:
+        return pd.DataFrame(), f"No S&P DJI forecasts: {sheet.reason}."
     q = quarterly[quarterly.index > pd.Timestamp(article_date)]
     rows = [
         {
@@ -299,10 +296,10 @@ def forecasts_after(
     table = pd.DataFrame(rows)
     realised = table["realised"].notna().sum() if len(table) else 0
     statement = (
-        f"S&P DJI's public sheet ended with the {edition.date()} edition, so no realised EPS for "
+        f"S&P DJI's public sheet ended with the {sheet.as_of} edition, so no realised EPS for "
         f"these periods is published in the data: the table shows the forecasts as of "
-        f"{edition.date()}, and realised values stay blank."
+        f"{sheet.as_of}, and realised values stay blank."
         if realised == 0
-        else f"{realised} of {len(table)} periods have realised EPS in the sheet of {edition.date()}."
+        else f"{realised} of {len(table)} periods have realised EPS in the sheet of {sheet.as_of}."
     )
     return table, statement

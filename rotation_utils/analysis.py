@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .errors import DataError
 from .months import clip_to_month, month_end, parse_month
 from .provenance import provenance_of, with_provenance
 from .sources.prices import Segment
@@ -24,7 +25,8 @@ from .spreads import (
 )
 
 __all__ = [
-    "snapshot_status",
+    "Availability",
+    "snapshot_availability",
     "index_pe_summary",
     "sector_pe_table",
     "size_pb_ratio",
@@ -66,16 +68,36 @@ __all__ = [
 DOT_COM = (pd.Period("1998-01", "M"), pd.Period("2002-12", "M"))
 
 
-def snapshot_status(table: pd.DataFrame, month: str) -> str:
-    """ "ok" when a snapshot table (e.g. the S&P DJI sheet) is dated on or before the month end;
-    else the reason it cannot be used without look-ahead."""
-    vintage = provenance_of(table).vintage  # "as of YYYY-MM-DD"
-    as_of = pd.Timestamp(vintage.replace("as of", "").strip())
+@dataclass(frozen=True)
+class Availability:
+    """Whether a dated snapshot (e.g. the S&P DJI sheet) may be used as of a report month.
+
+    Attributes
+    ----------
+    as_of : str
+        The snapshot's own date (YYYY-MM-DD).
+    reason : str
+        Why it cannot be used ("" when it can).
+    """
+
+    as_of: str
+    reason: str = ""
+
+    @property
+    def available(self) -> bool:
+        return not self.reason
+
+
+def snapshot_availability(table: pd.DataFrame, month: str) -> Availability:
+    """A snapshot table is available when it is dated on or before the month end; otherwise the
+    reason is that using it would look ahead."""
+    as_of = _edition(table)
     if as_of <= month_end(parse_month(month)):
-        return "ok"
-    return (
+        return Availability(str(as_of.date()))
+    return Availability(
+        str(as_of.date()),
         f"the S&P DJI sheet is dated {as_of.date()}, after {month}: using it would look ahead, "
-        "and no earlier edition is mirrored"
+        "and no earlier edition is mirrored",
     )
 
 
@@ -102,14 +124,18 @@ def sector_pe_table(index_pe: pd.DataFrame, value: str = "pe") -> pd.DataFrame:
     return t
 
 
-def size_pb_ratio(size_bm: pd.DataFrame, month: str) -> pd.Series:
+def size_pb_ratio(size_bm: pd.DataFrame, month: str, *, ex_hibm: bool = False) -> pd.Series:
     """P/B of the smallest size quintile over P/B of the biggest, monthly, up to ``month``.
 
     P/B = 1 / (value-weighted BE/ME), so the ratio is ``BE/ME(ME5) / BE/ME(ME1)`` (x); below 1
-    small caps are cheaper on book value.
+    small caps are cheaper on book value. ``ex_hibm``: both quintiles without their
+    high-BE/ME corner portfolio (columns ``ME1_ex_hibm``, ``ME5_ex_hibm``).
     """
     b = clip_to_month(size_bm, month)
-    r = (b["ME5"] / b["ME1"]).dropna().rename("small_big_pb_ratio")
+    small, big = ("ME1_ex_hibm", "ME5_ex_hibm") if ex_hibm else ("ME1", "ME5")
+    if small not in b:
+        raise DataError(f"no column {small}; run `rotation data build`", file="french_size_bm")
+    r = (b[big] / b[small]).dropna().rename("small_big_pb_ratio")
     return with_provenance(r, provenance_of(size_bm))
 
 
@@ -137,21 +163,20 @@ def size_pb_stats(ratio: pd.Series) -> dict:
     }
 
 
-def next_year_pe(
-    revisions: pd.DataFrame, estimate_year: int, month: str
-) -> tuple[float | None, str, str]:
-    """S&P 500 P/E on the next year's estimate from the latest observation on or before the
-    month end: ``(value or None, as_of date, reason when None)``."""
+def next_year_pe(revisions: pd.DataFrame, estimate_year: int, month: str) -> Measured:
+    """S&P 500 P/E (x) on the next year's estimate from the latest observation on or before the
+    month end, dated by that observation (its price date); unavailable with the reason when
+    there is none."""
     r = clip_to_month(revisions, month)
-    col = f"pe_{estimate_year + 1}"
+    year = estimate_year + 1
+    col = f"pe_{year}"
     if r.empty or col not in r or r[col].dropna().empty:
-        return (
-            None,
-            "",
-            f"no S&P DJI observation of the {estimate_year + 1} P/E on or before {month}",
+        return Measured(
+            None, month, f"no S&P DJI observation of the {year} P/E on or before {month}"
         )
     s = r[col].dropna()
-    return float(s.iloc[-1]), str(s.index[-1].date()), ""
+    as_of = str(s.index[-1].date())
+    return Measured(float(s.iloc[-1]), as_of, "", f"{year}E, prices {as_of}")
 
 
 def quarterly_eps_as_of(
@@ -164,7 +189,7 @@ def quarterly_eps_as_of(
     before the month end (results are out within about six weeks) and no estimates, since the
     sheet's estimates were made after the month.
     """
-    if snapshot_status(quarterly, month) == "ok":
+    if snapshot_availability(quarterly, month).available:
         return quarterly
     cutoff = month_end(parse_month(month)) - pd.Timedelta(days=report_lag_days)
     out = quarterly[(quarterly["status"] == "actual") & (quarterly.index <= cutoff)]
@@ -573,14 +598,19 @@ class PEBasis:
     edition: str
     reason: str = ""
 
-    def basis(self, which: str = "forward") -> str:
-        """Label of a basis, e.g. ``"2026E, prices 2026-01-29"``."""
+    def year_label(self, which: str = "forward") -> str:
+        """The EPS year of a basis ("forward" or "last_year"), with "E" when the sheet marks
+        it (partly) estimated, e.g. ``"2026E"``."""
         year, est = (
             (self.forward_year, self.forward_estimated)
             if which == "forward"
             else (self.last_year, self.last_year_estimated)
         )
-        return f"{year}{'E' if est else ''}, prices {self.price_date}"
+        return f"{year}{'E' if est else ''}"
+
+    def basis(self, which: str = "forward") -> str:
+        """Label of a basis, e.g. ``"2026E, prices 2026-01-29"``."""
+        return f"{self.year_label(which)}, prices {self.price_date}"
 
 
 _INDEXES = ["S&P 500", "S&P 400", "S&P 600"]
@@ -609,12 +639,11 @@ def pe_basis(annual_eps: pd.DataFrame, month: str, *, sector: str = "All") -> PE
     price_date = str(a["price_date"].dropna().iloc[0]) if "price_date" in a and len(a) else ""
     status = a.drop_duplicates("year").set_index("year")["status"]
     est = {y: status.get(y, "estimate") == "estimate" for y in (fwd, last)}
-    if edition > month_end(parse_month(month)):
+    available = snapshot_availability(annual_eps, month)
+    if not available.available:
         return PEBasis(
-            None, fwd, last, est[fwd], est[last], price_date, str(edition.date()),
-            f"the S&P DJI sheet is dated {edition.date()}, after {month}: using it would look "
-            "ahead, and no earlier edition is mirrored",
-        )  # fmt: skip
+            None, fwd, last, est[fwd], est[last], price_date, str(edition.date()), available.reason
+        )
     eps = a.pivot(index="index", columns="year", values="eps").reindex(_INDEXES)
     price = a.drop_duplicates("index").set_index("index")["price"].reindex(_INDEXES)
     t = pd.DataFrame({"price": price, "eps_forward": eps[fwd], "eps_last_year": eps[last]})
@@ -689,7 +718,7 @@ def pe_basis_table(pe: PEBasis) -> pd.DataFrame:
     price date, e.g. "P/E 2026E (x)"; empty when unavailable."""
     if pe.table is None:
         return pd.DataFrame()
-    fy, ly = pe.basis("forward").split(",")[0], pe.basis("last_year").split(",")[0]
+    fy, ly = pe.year_label("forward"), pe.year_label("last_year")
     order = ["price", "eps_forward", "pe_forward", "discount_forward"]
     order += ["eps_last_year", "pe_last_year", "discount_last_year"]
     out = pe.table[order].rename(

@@ -135,6 +135,13 @@ def test_rates_and_forecasts_after_the_article(t):
     )
     assert table["realised"].isna().all() and "ended with the 2026-01-30 edition" in statement
     assert table.set_index(["period", "index"]).loc[("2026", "S&P 600"), "forecast"] == 96.39
+    early, why = X.forecasts_after(
+        t["spdji_quarterly_eps"], t["spdji_annual_eps"], "2025-10-01", "2025-12"
+    )
+    assert early.empty and why == (
+        "No S&P DJI forecasts: the S&P DJI sheet is dated 2026-01-30, after 2025-12: using it "
+        "would look ahead, and no earlier edition is mirrored."
+    )
 
 
 def test_spread_labels_removes_overlaps():

@@ -169,21 +169,6 @@ def test_fred_both_headers_dot_and_empty_are_missing():
     assert isinstance(b.index, pd.DatetimeIndex) and b.iloc[1, 0] == 1.26
 
 
-@pytest.mark.parametrize(
-    ("text", "needle"),
-    [
-        (b"observation_date,DFF\n2026-01-01,4.3\n2026-02-01,n/a\n", "row 3"),
-        (b"date,value,extra\n2026-01-01,1,2\n", "row 1"),
-        (b"DATE,DFF\n2026-01-01,4.3\n2026-01-01,4.3\n", "duplicated"),
-        (b"DATE,DFF\n01/02/2026,4.3\n", "row 2"),
-    ],
-)
-def test_fred_errors_name_file_and_row(text, needle):
-    with pytest.raises(DataError) as e:
-        parse_fred(text, "X.csv")
-    assert "X.csv" in str(e.value) and needle in str(e.value)
-
-
 def test_fred_real_files(mirror):
     assert parse_fred(raw(mirror, "fred/DGS10.csv"))["DGS10"].loc["2026-01", "DGS10"] == 4.21
     t = parse_fred(raw(mirror, "fred/T10Y2Y.csv"))["T10Y2Y"]
@@ -210,22 +195,27 @@ def test_three_price_formats_parse_oldest_first():
 
 
 @pytest.mark.parametrize(
-    ("text", "needle"),
+    ("parse", "text", "needle"),
     [
+        (parse_fred, b"observation_date,DFF\n2026-01-01,4.3\n2026-02-01,n/a\n", "row 3"),
+        (parse_fred, b"date,value,extra\n2026-01-01,1,2\n", "row 1"),
+        (parse_fred, b"DATE,DFF\n2026-01-01,4.3\n2026-01-01,4.3\n", "duplicated"),
+        (parse_fred, b"DATE,DFF\n01/02/2026,4.3\n", "row 2"),
         (
+            parse_prices,
             b"timestamp,open,high,low,close,volume\n2025-01-07,1,1,1,5,9\n2025-01-07,1,1,1,5,9\n",
             "appears twice",
         ),
-        (b"Date,Close\n2025-01-03,0\n", "not positive"),
-        (b"Date,Close\n2025-01-03,-3.5\n", "not positive"),
-        (b"Date,Close\n2025-01-03,abc\n", "not a number"),
-        (b"Symbol,Last\nSPY,1\n", "unknown price file header"),
+        (parse_prices, b"Date,Close\n2025-01-03,0\n", "not positive"),
+        (parse_prices, b"Date,Close\n2025-01-03,-3.5\n", "not positive"),
+        (parse_prices, b"Date,Close\n2025-01-03,abc\n", "not a number"),
+        (parse_prices, b"Symbol,Last\nSPY,1\n", "unknown price file header"),
     ],
 )
-def test_bad_price_files(text, needle):
+def test_bad_fred_and_price_files_name_file_and_row(parse, text, needle):
     with pytest.raises(DataError) as e:
-        parse_prices(text, "p.csv")
-    assert needle in str(e.value) and "p.csv" in str(e.value)
+        parse(text, "X.csv")
+    assert "X.csv" in str(e.value) and needle in str(e.value)
 
 
 def test_splice_keeps_newest_levels_and_older_returns():
