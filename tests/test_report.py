@@ -280,7 +280,8 @@ def test_another_executor_runs_the_same_jobs(tmp_path, use_mirror):
     # whatever executor(workers) returns, and run_month_job is the whole of a job.
     import pickle
 
-    from rotation_utils.report import MonthJob, kernels, run_month_job
+    from rotation_utils.report import MonthJob, run_month_job
+    from rotation_utils.report.kernels import shutdown_worker_kernel
 
     class InProcess:
         def __init__(self, workers: int):
@@ -290,7 +291,7 @@ def test_another_executor_runs_the_same_jobs(tmp_path, use_mirror):
             return self
 
         def __exit__(self, *exc):
-            kernels._shutdown_warm()
+            shutdown_worker_kernel()
 
         def run(self, jobs):
             for job in jobs:

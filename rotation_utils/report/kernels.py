@@ -28,6 +28,7 @@ __all__ = [
     "run_month_job",
     "execute_notebook",
     "split_jobs",
+    "shutdown_worker_kernel",
     "WARM_IMPORTS",
 ]
 
@@ -301,6 +302,12 @@ def _kernel_manager_class():
                 self._client = None
 
     return IPCKernelManager
+
+
+def shutdown_worker_kernel() -> None:
+    """Shut down this process's warm kernel, if it has one. Local workers do this at exit; an
+    executor whose workers outlive a report (a cluster) calls it when a worker retires."""
+    _shutdown_warm()
 
 
 def _shutdown_warm() -> None:
