@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataError, ParameterError, RotationError
-from .provenance import Provenance, provenance_of, with_provenance
+from .provenance import Provenance, frozen, provenance_of, with_provenance
 
 __all__ = ["TABLES", "load_table", "build_tables", "data_dir", "data_mode", "manifest"]
 
@@ -131,8 +131,10 @@ def _etf_close() -> pd.DataFrame:
     out = pd.DataFrame(frames).reindex(columns=list(REPORT_TICKERS)).loc["2005-01-01":].round(4)
     for t, entry in segments.items():  # state what the table holds: it starts in 2005
         first = str(out[t].first_valid_index().date())
-        entry["segments"] = [s for s in entry["segments"] if s["end"] >= first]
-        entry["segments"][0]["start"] = max(entry["segments"][0]["start"], first)
+        # new records: the read_prices result's provenance is shared and read-only
+        kept = [dict(s) for s in entry["segments"] if s["end"] >= first]
+        kept[0]["start"] = max(kept[0]["start"], first)
+        entry["segments"] = kept
     prov = _merge_prov(srcs, "Daily closes of SPY, IWM, QQQ and the 11 Select Sector SPDRs")
     extra = {**prov.extra, "segments": segments}
     if missing:
@@ -274,9 +276,8 @@ def _as_embedded(table: DerivedTable) -> pd.DataFrame:
 
 
 def _copy(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    out.attrs = json.loads(json.dumps(df.attrs))
-    return out
+    """A copy of a memoised table for a caller to change at will (its provenance is read-only)."""
+    return df.copy()
 
 
 def _read_csv(
@@ -292,7 +293,7 @@ def _read_csv(
         df = df.set_index(pd.PeriodIndex(df.pop("period"), freq="M"))
     elif index in ("date", "quarter_end", "observed"):
         df = df.set_index(pd.DatetimeIndex(pd.to_datetime(df.pop(index)), name=index))
-    df.attrs["provenance"] = prov.updated(read_from=read_from).to_dict()
+    df.attrs["provenance"] = frozen(prov.updated(read_from=read_from).to_dict())
     return df
 
 

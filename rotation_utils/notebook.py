@@ -162,10 +162,24 @@ def show_table(
 
 
 def show_figure(fig: Any, caption: str) -> None:
-    """Show a matplotlib figure and its caption (source and vintage) beneath it."""
-    import matplotlib.pyplot as plt
+    """Show a matplotlib figure and its caption (source and vintage) beneath it.
 
-    fig.tight_layout()
+    A figure is fitted to its size with ``tight_layout`` unless it has a layout of its own (a
+    layout engine, or :func:`~rotation_utils.plots.fixed_margins`); the theme saves it at that size.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    from .plots import has_fixed_layout
+
+    engine = fig.get_layout_engine()
+    if (engine is None or isinstance(engine, PlaceHolderLayoutEngine)) and not has_fixed_layout(
+        fig
+    ):
+        fig.tight_layout()
+        # tight_layout leaves a placeholder engine behind, and savefig draws a figure that has
+        # one twice (once to lay it out): the layout is done, so drop it
+        fig.set_layout_engine(None)
     plt.show()
     caption_md(caption)
 

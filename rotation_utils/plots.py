@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+import weakref
+
 import matplotlib
 
-matplotlib.use("module://matplotlib_inline.backend_inline") if "ipykernel" in __import__(
-    "sys"
-).modules else None
+matplotlib.use("module://matplotlib_inline.backend_inline") if "ipykernel" in sys.modules else None
 
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
@@ -24,6 +25,8 @@ __all__ = [
     "small_multiples",
     "spread_labels",
     "qualitative_colours",
+    "fixed_margins",
+    "has_fixed_layout",
 ]
 
 PALETTE = "colorblind"
@@ -37,7 +40,15 @@ def qualitative_colours(n: int) -> list:
 
 
 def set_theme() -> None:
-    """One theme for every figure: white grid, readable at report width (9 x 4.5 in at 100 dpi)."""
+    """One theme for every figure: white grid, readable at report width (9 x 4.5 in at 100 dpi).
+
+    In a kernel with the inline backend, figures are also saved at their own size rather than
+    cropped to their drawn extent (``bbox_inches="tight"``, the backend's default, draws every
+    figure twice to find that extent): each figure is laid out to fit its size instead, by
+    :func:`~rotation_utils.notebook.show_figure` or :func:`fixed_margins`. Titles sit at a fixed
+    height above their axes (``axes.titley``): none of our figures has tick labels on top, and
+    placing titles automatically measures every axis' ticks on each draw.
+    """
     sns.set_theme(
         style="whitegrid",
         context="notebook",
@@ -45,11 +56,78 @@ def set_theme() -> None:
         rc={
             "figure.figsize": (9, 4.5),
             "figure.dpi": 100,
+            "savefig.dpi": 100,
             "axes.titleweight": "bold",
             "axes.titlesize": 12,
+            "axes.titley": 1.0,
             "svg.hashsalt": "rotation",
         },
     )
+    _save_at_figure_size()
+
+
+def _save_at_figure_size() -> None:
+    if "ipykernel" not in sys.modules:
+        return
+    from IPython import get_ipython
+    from matplotlib_inline.config import InlineBackend
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    # The backend reads this when it is first used, or applies it at once when it already was.
+    cfg = InlineBackend.instance(parent=shell)
+    if cfg.print_figure_kwargs.get("bbox_inches") is not None:
+        cfg.print_figure_kwargs = {**cfg.print_figure_kwargs, "bbox_inches": None}
+
+
+# Figures laid out by :func:`fixed_margins`, which ``show_figure`` leaves as they are.
+_FIXED = weakref.WeakSet()
+
+
+def fixed_margins(
+    fig,
+    *,
+    left: float = 0.8,
+    right: float = 0.2,
+    top: float = 0.6,
+    bottom: float = 0.5,
+    wspace: float = 0.15,
+    hspace: float = 0.3,
+):
+    """Lay out ``fig``'s grid of panels with fixed margins and gaps in inches; returns ``fig``.
+
+    For figures whose labels are known in advance (a grid of small panels): one arithmetic step,
+    where ``tight_layout`` or a layout engine measures every panel's ticks and text, and a layout
+    engine also makes ``savefig`` draw the figure twice.
+
+    Parameters
+    ----------
+    left, right, top, bottom : float
+        Margins (inches) around the grid of panels.
+    wspace, hspace : float
+        Gaps (inches) between columns and between rows of panels.
+    """
+    w, h = fig.get_size_inches()
+    axes = [ax for ax in fig.axes if ax.get_subplotspec() is not None]
+    nrows, ncols = axes[0].get_subplotspec().get_gridspec().get_geometry() if axes else (1, 1)
+    panel_w = (w - left - right - (ncols - 1) * wspace) / ncols
+    panel_h = (h - top - bottom - (nrows - 1) * hspace) / nrows
+    fig.subplots_adjust(
+        left=left / w,
+        right=1 - right / w,
+        bottom=bottom / h,
+        top=1 - top / h,
+        wspace=wspace / panel_w,
+        hspace=hspace / panel_h,
+    )
+    _FIXED.add(fig)
+    return fig
+
+
+def has_fixed_layout(fig) -> bool:
+    """True when ``fig`` was laid out by :func:`fixed_margins` (so it needs no ``tight_layout``)."""
+    return fig in _FIXED
 
 
 def line_chart(
@@ -68,7 +146,8 @@ def line_chart(
         fig, ax = plt.subplots()
     else:
         fig = ax.figure
-    sns.lineplot(data=data, x=x, y=y, hue=hue, ax=ax)
+    # one observation per x and series: no error band to estimate
+    sns.lineplot(data=data, x=x, y=y, hue=hue, ax=ax, errorbar=None)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if hue is not None and ax.get_legend() is not None:
         ax.legend(title=None, fontsize=8, ncols=2)
@@ -133,10 +212,21 @@ def small_multiples(
     """
     names = list(lines)
     nrows = max(1, -(-len(names) // ncols))
+    # Fixed margins (inches) fit what every panel shows: its title, small tick labels on the
+    # outer panels, a suptitle and a y label; measuring each panel's text costs more than
+    # drawing it.
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(9.5, 1.9 * nrows + 0.8), sharex=True, sharey=True, squeeze=False
+        nrows,
+        ncols,
+        figsize=(9.5, 1.9 * nrows + 0.8),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
     )
     colour = sns.color_palette(PALETTE)[0]
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=4)
+    axes[0, 0].xaxis.set_major_locator(locator)  # shared by every panel (sharex)
+    axes[0, 0].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     for ax, name in zip(axes.flat, names, strict=False):
         for run in lines[name]:
             ax.plot(run.index, run.to_numpy(), color=colour, lw=1.1)
@@ -144,16 +234,18 @@ def small_multiples(
             ax.axhline(reference, color="black", lw=0.6)
         for a, b in gaps or []:
             ax.axvspan(a, b, color="grey", alpha=0.2, lw=0)
-        ax.set_title(name, fontsize=10)
+        ax.set_title(name, fontsize=10, pad=3)
         ax.tick_params(labelsize=7)
-        locator = mdates.AutoDateLocator(minticks=2, maxticks=4)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    for ax in list(axes.flat)[len(names) :]:
+    hidden = list(axes.flat)[len(names) :]
+    for ax in hidden:
         ax.set_visible(False)
+    for ax in hidden:  # the panel above an empty slot shows the dates the empty one would
+        r, c = divmod(list(axes.flat).index(ax), ncols)
+        if r > 0 and axes[r - 1, c].get_visible():
+            axes[r - 1, c].xaxis.set_tick_params(labelbottom=True)
     fig.suptitle(title, fontweight="bold", fontsize=12)
     fig.supylabel(ylabel, fontsize=9)
-    return fig
+    return fixed_margins(fig, left=0.75, right=0.15, top=0.62, bottom=0.42, wspace=0.12, hspace=0.3)
 
 
 def spread_labels(
@@ -258,6 +350,9 @@ def rrg_chart(rrg_long: pd.DataFrame, *, tail: int, title: str):
         xlabel="RS-ratio (100 = in line with benchmark trend)",
         ylabel="RS-momentum (100 = flat)",
     )
+    # Fixed margins first, so the label positions below are computed on the final axes; the
+    # right one leaves room for a label next to a marker at the right edge.
+    fixed_margins(fig, left=0.85, right=0.5, top=0.45, bottom=0.65)
     _label_without_overlap(ax, ends)
     return fig
 
@@ -268,7 +363,8 @@ def _label_without_overlap(ax, ends: list[tuple[str, float, float, object]]) -> 
     if not ends:
         return
     fig = ax.figure
-    fig.canvas.draw()  # fixes the transform for the limits set above
+    # The limits and the axes' place in the figure are set, so data -> display is known without
+    # drawing the figure.
     to_points = 72.0 / fig.dpi
     anchors = np.array([ax.transData.transform((x, y)) for _, x, y, _ in ends]) * to_points
     sizes = np.array([[6.2 * len(t) + 2, 11.0] for t, *_ in ends])

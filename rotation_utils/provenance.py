@@ -1,7 +1,10 @@
 """Where a table came from, carried in ``DataFrame.attrs['provenance']``.
 
-A :class:`Provenance` is a plain dict-like record so it survives pandas operations that copy
-``attrs`` and can be written as JSON into manifests and report summaries.
+A :class:`Provenance` is stored as a plain dict-like record so it survives pandas operations
+that copy ``attrs`` and can be written as JSON into manifests and report summaries. The record is
+read-only (:func:`frozen`): pandas deep-copies ``attrs`` on every operation, and a price table's
+provenance (its provider segments) made each column selection or division cost 50x its arithmetic;
+a read-only record is shared instead of copied.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-__all__ = ["Provenance", "provenance_of", "caption", "with_provenance"]
+__all__ = ["Provenance", "provenance_of", "caption", "with_provenance", "frozen"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,64 @@ class Provenance:
         return "; ".join(parts) + "."
 
 
+class _FrozenDict(dict):
+    """A dict that cannot change, so ``copy.deepcopy`` (pandas' ``attrs`` propagation) can share
+    it. Still a ``dict``: JSON, equality and ``isinstance`` checks see a plain record."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("provenance is read-only; build a new one with Provenance.updated()")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+
+    def __copy__(self) -> _FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> _FrozenDict:
+        return self
+
+    def __reduce__(self) -> tuple:
+        return (_FrozenDict, (dict(self),))
+
+
+class _FrozenList(list):
+    """A list that cannot change (see :class:`_FrozenDict`)."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("provenance is read-only; build a new one with Provenance.updated()")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only  # type: ignore[assignment]
+    append = extend = insert = remove = pop = clear = sort = reverse = _read_only  # type: ignore[assignment]
+
+    def __copy__(self) -> _FrozenList:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> _FrozenList:
+        return self
+
+    def __reduce__(self) -> tuple:
+        return (_FrozenList, (list(self),))
+
+
+def frozen(value: Any) -> Any:
+    """``value`` with every dict and list in it made read-only (other values as they are)."""
+    if isinstance(value, dict):
+        return (
+            value
+            if isinstance(value, _FrozenDict)
+            else _FrozenDict({k: frozen(v) for k, v in value.items()})
+        )
+    if isinstance(value, list):
+        return value if isinstance(value, _FrozenList) else _FrozenList(frozen(v) for v in value)
+    if isinstance(value, tuple):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
 def provenance_of(obj: Any) -> Provenance:
     """Return the provenance stored on a pandas object.
 
@@ -90,7 +151,7 @@ def with_provenance(obj: Any, prov: Provenance) -> Any:
 
     if isinstance(obj.index, pd.PeriodIndex | pd.DatetimeIndex) and len(obj.index):
         prov = prov.updated(coverage=f"{_label(obj.index[0])} .. {_label(obj.index[-1])}")
-    obj.attrs["provenance"] = prov.to_dict()
+    obj.attrs["provenance"] = frozen(prov.to_dict())
     return obj
 
 
