@@ -230,8 +230,18 @@ def rrg(
     ratio = 100.0 * rs / rs.rolling(window).mean()
     mom = 100.0 * ratio / ratio.shift(momentum)
     out = pd.DataFrame({"rs_ratio": ratio, "rs_momentum": mom})
-    out["quadrant"] = [rrg_quadrant(r, m) for r, m in zip(ratio, mom, strict=True)]
+    out["quadrant"] = _quadrants(ratio.to_numpy(dtype=float), mom.to_numpy(dtype=float))
     return out
+
+
+def _quadrants(ratio: np.ndarray, mom: np.ndarray) -> np.ndarray:
+    """:func:`rrg_quadrant` of whole arrays at once (None where either is NaN)."""
+    up, ahead = mom >= 100, ratio >= 100
+    q = np.select([ahead & up, ahead, up], ["Leading", "Weakening", "Improving"], "Lagging").astype(
+        object
+    )
+    q[np.isnan(ratio) | np.isnan(mom)] = None
+    return q
 
 
 def rrg_quadrant(rs_ratio: float, rs_momentum: float) -> str | None:

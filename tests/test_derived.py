@@ -75,6 +75,30 @@ def test_committed_data_dir_loads_offline(no_mirror):
     )
 
 
+def test_loaded_provenance_is_shared_read_only_and_still_a_record(no_mirror):
+    """pandas deep-copies ``attrs`` on every operation; a read-only provenance is shared instead
+    (a price table's segments made each column operation cost ~50x its arithmetic), and still
+    reads, compares, pickles and serialises as the plain dict it was."""
+    import copy
+    import pickle
+
+    close = load_table("etf_close")
+    prov = close.attrs["provenance"]
+    rel = close["IWM"] / close["SPY"]
+    assert rel.attrs["provenance"] is prov  # shared, not copied
+    assert copy.deepcopy(close.attrs)["provenance"] is prov
+    with pytest.raises(TypeError, match="read-only"):
+        prov["vintage"] = "changed"
+    with pytest.raises(TypeError, match="read-only"):
+        prov["extra"]["segments"]["SPY"]["segments"].append({})
+    plain = json.loads(json.dumps(prov))
+    assert plain == prov and plain["extra"]["segments"]["SPY"]["segments"][0]["provider"]
+    assert pickle.loads(pickle.dumps(close)).attrs["provenance"] == plain
+    # a caller's copy can be changed without reaching the memoised table
+    close.iloc[0, 0] = -1.0
+    assert load_table("etf_close").iloc[0, 0] != -1.0
+
+
 def test_unknown_table_and_missing_manifest(no_mirror, tmp_path, monkeypatch):
     with pytest.raises(ParameterError, match="unknown derived table"):
         load_table("nope")

@@ -178,3 +178,70 @@ def test_notebooks_offer_widgets_in_a_live_session(monkeypatch, no_mirror):
         if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
     ]
     assert len(views) == 1
+
+
+def _png_size(b64: str) -> tuple[int, int]:
+    import base64
+    import struct
+
+    head = base64.b64decode(b64)[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_figures_are_drawn_once_and_saved_at_their_own_size():
+    """In a kernel the theme saves each figure at its size (no ``bbox_inches="tight"``, which
+    draws every figure twice to crop it) and ``show_figure`` lays it out without leaving an
+    engine that makes savefig draw it again: one draw per figure."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from rotation_utils.notebook import start, show_figure\n"
+            "start('2026-01')\n"
+            "import matplotlib.figure as F, pandas as pd\n"
+            "from rotation_utils.plots import line_chart, small_multiples\n"
+            "draws = []\n"
+            "_draw = F.Figure.draw\n"
+            "F.Figure.draw = lambda self, r: (draws.append(1), _draw(self, r))[1]\n"
+            "frame = pd.DataFrame({'x': [1, 2, 3], 'y': [1.0, 4.0, 9.0]})\n"
+            "show_figure(line_chart(frame, x='x', y='y', title='t', xlabel='x', ylabel='y'), 'c')\n"
+            "s = pd.Series([1.0, 1.1, 0.9], index=pd.date_range('2026-01-02', periods=3))\n"
+            "show_figure(small_multiples({'A': [s], 'B': [s]}, title='t', ylabel='y'), 'c')"
+        ),
+        nbformat.v4.new_code_cell("print(len(draws))"),
+    ]
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    pngs = [o["data"]["image/png"] for o in nb.cells[0].outputs if "image/png" in o.get("data", {})]
+    assert [_png_size(p) for p in pngs] == [(900, 450), (950, 270)]  # figsize x 100 dpi
+    assert nb.cells[1].outputs[0]["text"].strip() == "2"
+
+
+def test_small_multiples_keep_fixed_margins_and_date_labels_under_every_column():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from rotation_utils.plots import has_fixed_layout, line_chart, small_multiples
+
+    s = pd.Series([1.0, 1.2], index=pd.to_datetime(["2026-01-02", "2026-06-30"]))
+    fig = small_multiples({t: [s] for t in "ABCDE"}, title="t", ylabel="y", ncols=3)
+    assert has_fixed_layout(fig)
+    w, h = fig.get_size_inches()
+    a, b, c, d, e, f = fig.axes
+    assert a.get_position().x0 * w == pytest.approx(0.75)
+    assert a.get_position().y1 * h == pytest.approx(h - 0.62)
+    assert d.get_position().y0 * h == pytest.approx(0.42)
+    assert b.get_position().x0 * w - a.get_position().x1 * w == pytest.approx(0.12)
+    assert not f.get_visible()
+    # the panel above the empty slot shows the dates, the others in the top row do not
+    assert [ax.xaxis.get_tick_params().get("labelbottom") for ax in (a, b, c)] == [
+        False,
+        False,
+        True,
+    ]
+    assert not has_fixed_layout(line_chart(pd.DataFrame({"x": [1], "y": [1]}), x="x", y="y",
+                                           title="t", xlabel="x", ylabel="y"))  # fmt: skip
