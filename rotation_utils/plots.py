@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
 __all__ = [
     "set_theme",
@@ -227,6 +227,7 @@ def small_multiples(
     locator = mdates.AutoDateLocator(minticks=2, maxticks=4)
     axes[0, 0].xaxis.set_major_locator(locator)  # shared by every panel (sharex)
     axes[0, 0].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    axes[0, 0].yaxis.set_major_locator(MaxNLocator(nbins=4))  # a dozen panels: few gridlines
     for ax, name in zip(axes.flat, names, strict=False):
         for run in lines[name]:
             ax.plot(run.index, run.to_numpy(), color=colour, lw=1.1)
