@@ -118,15 +118,20 @@ def _headline(claim: Claim, rows: list[Row]) -> tuple[str, tuple[str, ...], str]
     if ref is main:
         if not flips:
             return main.verdict, (), ""
-        how = "; ".join(f"{r.label}: {r.verdict}" for r in usable if r.label in flips)
+        how = "; ".join(_on(r) for r in usable if r.label in flips)
         return (
             "partly supported",
             flips,
             f" {main.verdict.capitalize()} on the main definition, but {how}.",
         )
-    allowed = "; ".join(f"{r.label}: {r.verdict} ({r.outcome.summary})" for r in usable)
+    allowed = "; ".join(_on(r) for r in usable)
     verdict = "partly supported" if flips else ref.verdict
     return verdict, flips, f" On the definitions the data allow as of this month: {allowed}."
+
+
+def _on(r: Row) -> str:
+    """A definition's verdict with what it found: 'contradicted on "P/E on last year's EPS": ...'."""
+    return f'{r.verdict} on "{r.label}": {r.outcome.summary}'
 
 
 def _sentence(text: str) -> str:
