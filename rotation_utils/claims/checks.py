@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..provenance import provenance_of
 from ..spreads import at_52_week_high
-from .kinds import Field, Kind, Outcome, _cap
+from .kinds import Field, Kind, Outcome, _and, _cap
 from .metrics import Context, Value, evaluate, format_number, metric_label
 
 __all__ = ["CHECKS"]
@@ -80,12 +80,12 @@ def _names_at_highs_as_curve_steepened(f: Mapping[str, Any], ctx: Context) -> Ou
         f"the {title} moved {curve.shown()} from {m0} to {m1} (monthly means): "
         f"{'steepened' if curve.value > 0 else 'flattened or flat'}"
         if curve.available
-        else f"curve: {curve.reason}"
+        else f"{curve.label}: {curve.reason}"
     )
     context = (
         f"{f['proxy']} set {format_number(proxy.value, 'count')} 52-week closing highs {start} .. {end}"
         if proxy.available
-        else f"proxy: {proxy.reason}"
+        else f"{proxy.label}: {proxy.reason}"
     )
     missing = [t for t, v in names.items() if not v.available]
     if missing:
@@ -107,10 +107,6 @@ def _names_at_highs_as_curve_steepened(f: Mapping[str, Any], ctx: Context) -> Ou
         (*names.values(), curve),
         f"highs: {shown}; curve {curve.shown()}",
     )
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 #: Every registered check, by the name a claims file gives in ``check = "..."``.

@@ -85,14 +85,30 @@ def _missing(values: list[Value]) -> Outcome | None:
     bad = [v for v in values if not v.available]
     if not bad:
         return None
-    # A reason that names the subject ("XLF prices have a gap ...") needs no label in front.
+    by_reason: dict[str, list[Value]] = {}
+    for v in bad:
+        by_reason.setdefault(v.reason, []).append(v)
     why = "; ".join(
-        dict.fromkeys(
-            v.reason if v.subject and v.subject in v.reason else f"{v.label}: {v.reason}"
-            for v in bad
-        )
+        _labels(vs) + f": {r}" if not _names_itself(vs) else r for r, vs in by_reason.items()
     )
     return Outcome("not checkable", _cap(why), tuple(values), bad[0].reason)
+
+
+def _names_itself(vs: list[Value]) -> bool:
+    """A reason that names its one subject ("XLF prices have a gap ...") needs no label in front."""
+    return len(vs) == 1 and bool(vs[0].subject) and vs[0].subject in vs[0].reason
+
+
+def _labels(vs: list[Value]) -> str:
+    """Several metrics named at once: "S&P 600 and S&P 500 forward P/E"."""
+    if len(vs) > 1 and all(v.subject for v in vs) and len({v.measure for v in vs}) == 1:
+        return f"{_and([v.subject for v in vs])} {vs[0].measure}"
+    return _and([v.label for v in vs])
+
+
+def _and(items: list[str]) -> str:
+    items = list(dict.fromkeys(items))
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _cap(text: str) -> str:
@@ -119,6 +135,11 @@ def _pair(a: Value, b: Value, *, bases: bool = True) -> str:
     """Two numbers side by side, each with its label: "S&P 600 forward P/E 16.19x (2026E EPS,
     prices 2026-01-29) vs S&P 500 22.46x". A shared measure and a shared basis are said once;
     ``bases=False`` leaves the bases out (robustness rows, whose definition label says them)."""
+    if _is_number(a) and not _is_number(b):
+        right = f"{b.label} {b.shown()}" + (
+            f" ({b.dated_basis})" if bases and b.dated_basis else ""
+        )
+        return f"{_shown(a, b.unit)} vs {right}"
     if _is_number(b):
         left = f"{a.label} {a.shown()}" + (f" ({a.dated_basis})" if bases and a.dated_basis else "")
         return f"{left} vs {_shown(b, a.unit)}"
@@ -176,7 +197,8 @@ def _value(f: Mapping[str, Any], ctx: Context) -> Outcome:
     off = v.value / stated - 1.0
     ok = abs(off) <= tol
     numbered = _is_number(st)
-    claimed = format_number(stated, v.unit) if numbered else f"{st.label} {st.described()}"
+    # The stated side's date is the article's: its basis is enough.
+    claimed = format_number(stated, v.unit) if numbered else f"{st.label} {st.shown()} ({st.basis})"
     gap = f"{abs(off):.1%} {_found(v.value, stated)}" if off else "equal"
     band = f"{'within' if ok else 'outside'} the ±{tol * 100:g}% tolerance"
     return Outcome(
@@ -307,9 +329,7 @@ def _outperform(f: Mapping[str, Any], ctx: Context) -> Outcome:
     def listed(ts: list[str]) -> str:
         return ", ".join(f"{t} {rets[t].value:+.1%}" for t in ts)
 
-    def names(ts: list[str]) -> str:
-        return ts[0] if len(ts) == 1 else f"{', '.join(ts[:-1])} and {ts[-1]}"
-
+    names = _and
     both = f"{listed(f['winners'])} vs {listed(f['losers'])}"
     each = "each " if len(f["winners"]) > 1 else ""
     beaten = "; ".join(

@@ -427,7 +427,7 @@ def _pb_series(ctx: Context, ref: MetricRef) -> tuple[pd.Series, str]:
     r = size_pb_ratio(ctx.table("french_size_bm"), ctx.month, ex_hibm=ex_hibm)
     if "july" in ref.args:  # French re-forms the portfolios each June: one fresh sample a year
         r = r[r.index.month == 7]
-    basis = "smallest / biggest size quintile, NYSE breakpoints, value-weighted"
+    basis = "French size quintiles, value-weighted"
     if ex_hibm:
         basis += ", without the SMALL HiBM and BIG HiBM corners"
     if "july" in ref.args:
@@ -659,7 +659,8 @@ def _fact_label(fid: str, facts: pd.DataFrame | None) -> tuple[str, str]:
     if facts is None or fid not in facts.index:
         return "", f"fact {fid}"
     row = facts.loc[fid]
-    measure = _FACT_MEASURES.get(str(row["metric"]), str(row["definition"]) or str(row["metric"]))
+    metric, definition = str(row.get("metric", "")), str(row.get("definition", ""))
+    measure = _FACT_MEASURES.get(metric) or definition or metric or f"fact {fid}"
     return str(row["subject"]), measure
 
 
