@@ -97,7 +97,7 @@ SEED_FIRST_SENTENCES_2026_01 = {
     "C2": "S&P 600 forward P/E 16.19x (2026E EPS, prices 2026-01-29) vs S&P 500 22.46x: "
     "a 27.9% discount, 7.9 pp above the stated 20.0%, outside the ±2.0 pp tolerance.",
     "C3": "Small/big P/B ratio 0.176x in 2024-07, the lowest of the last 12 months of data, is the "
-    "lowest since 1944-06 (0.170x then), so the lowest since 2000-03, as claimed.",
+    "lowest since 1944-06 (0.170x then): no lower value from 2000-03 on, as claimed.",
     "C4": "Small/big P/B ratio 0.190x (French size quintiles, value-weighted, as of 2024-08) vs the "
     "stated Russell 2000 / Russell 1000 P/B 0.379x (2.03x / 5.35x, price-to-book (definition not "
     "stated)): 49.8% lower, outside the ±5% tolerance.",

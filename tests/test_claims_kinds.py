@@ -186,20 +186,57 @@ def _size_bm() -> pd.DataFrame:
     "month,metric,direction,since,verdict,text",
     [
         # 0.25 (2003-06) was last as low in 2001-03 (0.24): lowest since 2001-03
-        ("2004-01", "pb_small_big", "low", "2001-06", "supported", "lowest since 2001-03"),
-        ("2004-01", "pb_small_big", "low", "2001-01", "contradicted", "lowest since 2001-03"),
+        (
+            "2004-01",
+            "pb_small_big",
+            "low",
+            "2001-06",
+            "supported",
+            "is the lowest since 2001-03 (0.240x then): no lower value from 2001-06 on, as claimed. ",
+        ),
+        (
+            "2004-01",
+            "pb_small_big",
+            "low",
+            "2001-01",
+            "contradicted",
+            "is only the lowest since 2001-03, which was lower (0.240x then): not the lowest from "
+            "2001-01 on as claimed. ",
+        ),
         # July samples: 0.30 (2003-07) was last as low in 2002-07 (0.30)
-        ("2004-01", "pb_small_big:july", "low", "2001-06", "contradicted", "since 2002-07"),
+        (
+            "2004-01",
+            "pb_small_big:july",
+            "low",
+            "2001-06",
+            "contradicted",
+            "only the lowest since 2002-07, which was as low (0.300x then)",
+        ),
         # highest: 0.30 (first in 2003-01) was last as high in 2002-12
-        ("2004-01", "pb_small_big", "high", "2002-06", "contradicted", "highest since 2002-12"),
+        (
+            "2004-01",
+            "pb_small_big",
+            "high",
+            "2002-06",
+            "contradicted",
+            "only the highest since 2002-12, which was as high (0.300x then)",
+        ),
         # nothing after the report month: as of 2001-04 the low is 2001-03's 0.24, lowest in the data
-        ("2001-04", "pb_small_big", "low", "2000-01", "supported", "lowest in the data"),
+        (
+            "2001-04",
+            "pb_small_big",
+            "low",
+            "2000-01",
+            "supported",
+            "is the lowest in the data: no lower value from 2000-01 on, as claimed. ",
+        ),
     ],
 )
 def test_extreme_since(month, metric, direction, since, verdict, text):
     t = {"french_size_bm": _size_bm()}
     out = _run("extreme", month=month, tables=t, metric=metric, direction=direction, since=since)
     assert out.verdict == verdict and text in out.evidence
+    assert out.evidence.startswith("Small/big P/B ratio ")
 
 
 def test_outperform_pairs():
@@ -378,3 +415,29 @@ def test_json_numbers_keep_the_metric_id_beside_the_label():
     d = out.numbers[0].to_dict()
     assert (d["metric"], d["label"], d["value"]) == ("fact:a", "Test test figure", 10.0)
     assert "fact:" not in out.evidence and "fact:" not in out.summary
+
+
+def test_reasons_shared_by_several_numbers_are_said_once():
+    # both windows end after the month: one reason for both tickers
+    out = _run(
+        "outperform", winners=("AAA",), losers=("BBB",), start="2025-01-31", end="2025-03-31"
+    )
+    assert out.verdict == "not checkable"
+    assert out.evidence == "AAA and BBB total return: the window ends 2025-03-31, after 2025-02"
+
+
+@pytest.mark.parametrize(
+    ("number", "article"),
+    [
+        ("18.9%", "an"),
+        ("8.0%", "an"),
+        ("11.2%", "an"),
+        ("80.0%", "an"),
+        ("27.9%", "a"),
+        ("1.1%", "a"),
+    ],
+)
+def test_the_article_before_a_number_is_how_it_is_read(number, article):
+    from rotation_utils.claims.kinds import _a
+
+    assert _a(number) == article

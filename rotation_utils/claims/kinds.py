@@ -85,18 +85,17 @@ def _missing(values: list[Value]) -> Outcome | None:
     bad = [v for v in values if not v.available]
     if not bad:
         return None
+    # Reasons that differ only in the subject they name ("XLF prices have a gap ...", "XLI prices
+    # have a gap ...") are said once for all of them; other shared reasons once with the labels.
     by_reason: dict[str, list[Value]] = {}
     for v in bad:
-        by_reason.setdefault(v.reason, []).append(v)
+        named = bool(v.subject) and v.subject in v.reason
+        by_reason.setdefault(v.reason.replace(v.subject, "\0") if named else v.reason, []).append(v)
     why = "; ".join(
-        _labels(vs) + f": {r}" if not _names_itself(vs) else r for r, vs in by_reason.items()
+        r.replace("\0", _and([v.subject for v in vs])) if "\0" in r else f"{_labels(vs)}: {r}"
+        for r, vs in by_reason.items()
     )
     return Outcome("not checkable", _cap(why), tuple(values), bad[0].reason)
-
-
-def _names_itself(vs: list[Value]) -> bool:
-    """A reason that names its one subject ("XLF prices have a gap ...") needs no label in front."""
-    return len(vs) == 1 and bool(vs[0].subject) and vs[0].subject in vs[0].reason
 
 
 def _labels(vs: list[Value]) -> str:
@@ -104,6 +103,13 @@ def _labels(vs: list[Value]) -> str:
     if len(vs) > 1 and all(v.subject for v in vs) and len({v.measure for v in vs}) == 1:
         return f"{_and([v.subject for v in vs])} {vs[0].measure}"
     return _and([v.label for v in vs])
+
+
+def _a(number: str) -> str:
+    """The article before a number as it is read: "an 18.9%", "an 8.0%", "a 27.9%"."""
+    whole = number.lstrip("+-~<> ").split(".")[0].rstrip("%")
+    eleven = whole[:2] in ("11", "18") and len(whole) % 3 == 2
+    return "an" if whole.startswith("8") or eleven else "a"
 
 
 def _and(items: list[str]) -> str:
@@ -250,7 +256,7 @@ def _discount(f: Mapping[str, Any], ctx: Context) -> Outcome:
         subject=f"{small.subject} vs {large.subject}" if same else "",
         measure=f"{small.measure} discount" if same else f"{small.label} discount to {large.label}",
     )
-    size = f"a {abs(d):.1%} {'discount' if d >= 0 else 'premium'}"
+    size = f"{_a(f'{abs(d):.1%}')} {abs(d):.1%} {'discount' if d >= 0 else 'premium'}"
     diff = d - stated
     gap = (
         f"{abs(diff) * 100:.1f} pp {'above' if diff > 0 else 'below'} the stated {stated:.1%}"
@@ -294,11 +300,14 @@ def _extreme(f: Mapping[str, Any], ctx: Context) -> Outcome:
     more = "lower" if low else "higher"
     then = f" ({format_number(float(s.loc[was]), unit)} then)" if was is not None else ""
     if was is None:
-        said = f"the {word} in the data, so the {word} since {since}, as claimed"
+        said = f"the {word} in the data: no {more} value from {since} on, as claimed"
     elif ok:
-        said = f"the {word} since {was}{then}, so the {word} since {since}, as claimed"
+        said = f"the {word} since {was}{then}: no {more} value from {since} on, as claimed"
     else:
-        said = f"only the {word} since {was}, which was {more}{then}: not the {word} since {since} as claimed"
+        # widest_since finds the last value at least as extreme: a tie is "as low", not "lower".
+        tie = float(s.loc[was]) == float(s.loc[at])
+        was_word = f"as {'low' if low else 'high'}" if tie else more
+        said = f"only the {word} since {was}, which was {was_word}{then}: not the {word} from {since} on as claimed"
     lag = (pd.Period(ctx.month, "M") - pd.Period(str(last), "M")).n
     prior = (
         f"{word} since {was} ({format_number(float(s.loc[was]), unit)})"
@@ -308,7 +317,8 @@ def _extreme(f: Mapping[str, Any], ctx: Context) -> Outcome:
     return Outcome(
         "supported" if ok else "contradicted",
         f"{_cap(label)} {v.shown()} in {at}, the {word} of the last {f['window']} months of data, is "
-        f"{said}. Basis: {basis}; data end {last} ({lag} months before {ctx.month}).",
+        f"{said}. Basis: {basis}; data end {last} "
+        f"({lag} month{'' if lag == 1 else 's'} before {ctx.month}).",
         (v,),
         f"{v.shown()} in {at}, {prior}, needs {word} since {since}",
     )

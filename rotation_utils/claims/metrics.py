@@ -415,7 +415,7 @@ def _eps_growth_5y(ctx: Context, ref: MetricRef) -> Value:
         "ratio",
         available.as_of,
         provenance_of(t).caption(),
-        "projected annual EPS growth, 5 years",
+        "annual rate",
     )
 
 
