@@ -109,7 +109,7 @@ SEED_FIRST_SENTENCES_2026_01 = {
     "data/facts.csv; EV/EBITDA needs enterprise values (debt, cash) that none of the public files "
     "carry.",
     "C8": "Total returns 2025-09-30 to 2025-12-31: XLF +2.0%, XLI +0.9%, XLU -1.4% vs XLK +2.3%: "
-    "XLK beat XLF, XLI and XLU: none of the 3 winner/loser pairs as claimed.",
+    "XLK beat XLF, XLI and XLU, so none of the 3 winner/loser pairs as claimed.",
     "C9": "No prices for JPM and GS in the public data: JPM and GS are not regional banks (KRE is "
     "the usual proxy, also not in the data).",
 }

@@ -245,7 +245,7 @@ def test_outperform_pairs():
     assert _run("outperform", winners=("BBB",), losers=("AAA",), **w).verdict == "contradicted"
     out = _run("outperform", winners=("AAA", "BBB"), losers=("BBB",), **w)
     assert out.verdict == "partly supported" and out.evidence.endswith(
-        ": AAA +10.0%, BBB +5.0% vs BBB +5.0%: BBB beat BBB: 1 of the 2 winner/loser pairs as claimed"
+        ": AAA +10.0%, BBB +5.0% vs BBB +5.0%: BBB beat BBB, so 1 of the 2 winner/loser pairs as claimed"
     )
     out = _run("outperform", winners=("BBB",), losers=("AAA",), **w)
     assert out.evidence.endswith("BBB +5.0% vs AAA +10.0%: AAA beat BBB, not as claimed")

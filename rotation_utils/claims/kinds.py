@@ -352,7 +352,9 @@ def _outperform(f: Mapping[str, Any], ctx: Context) -> Outcome:
     elif len(pairs) == 1:
         said = f"{beaten}, not as claimed"
     else:
-        said = f"{beaten}: {len(won) or 'none'} of the {len(pairs)} winner/loser pairs as claimed"
+        said = (
+            f"{beaten}, so {len(won) or 'none'} of the {len(pairs)} winner/loser pairs as claimed"
+        )
     short = (
         "as claimed"
         if len(won) == len(pairs)
