@@ -72,47 +72,38 @@ class Provenance:
         return "; ".join(parts) + "."
 
 
-class _FrozenDict(dict):
-    """A dict that cannot change, so ``copy.deepcopy`` (pandas' ``attrs`` propagation) can share
-    it. Still a ``dict``: JSON, equality and ``isinstance`` checks see a plain record."""
+class _ReadOnly:
+    """A container that cannot change, so ``copy.deepcopy`` (pandas' ``attrs`` propagation) can
+    share it instead of copying it. Mixed into ``dict`` and ``list``: JSON, equality and
+    ``isinstance`` checks still see a plain record."""
 
     __slots__ = ()
 
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("provenance is read-only; build a new one with Provenance.updated()")
 
-    __setitem__ = __delitem__ = __ior__ = _read_only  # type: ignore[assignment]
-    clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
-
-    def __copy__(self) -> _FrozenDict:
+    def __copy__(self) -> Any:
         return self
 
-    def __deepcopy__(self, memo: dict) -> _FrozenDict:
+    def __deepcopy__(self, memo: dict) -> Any:
         return self
 
-    def __reduce__(self) -> tuple:
-        return (_FrozenDict, (dict(self),))
+    def __reduce__(self) -> tuple:  # pickle rebuilds it from a plain copy, not item by item
+        plain = list(self) if isinstance(self, list) else dict(self)  # type: ignore[call-overload]
+        return (type(self), (plain,))
 
 
-class _FrozenList(list):
-    """A list that cannot change (see :class:`_FrozenDict`)."""
-
+class _FrozenDict(_ReadOnly, dict):
     __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = _ReadOnly._read_only  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _ReadOnly._read_only  # type: ignore[assignment]
 
-    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("provenance is read-only; build a new one with Provenance.updated()")
 
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only  # type: ignore[assignment]
-    append = extend = insert = remove = pop = clear = sort = reverse = _read_only  # type: ignore[assignment]
-
-    def __copy__(self) -> _FrozenList:
-        return self
-
-    def __deepcopy__(self, memo: dict) -> _FrozenList:
-        return self
-
-    def __reduce__(self) -> tuple:
-        return (_FrozenList, (list(self),))
+class _FrozenList(_ReadOnly, list):
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _ReadOnly._read_only  # type: ignore[assignment]
+    append = extend = insert = remove = _ReadOnly._read_only  # type: ignore[assignment]
+    pop = clear = sort = reverse = _ReadOnly._read_only  # type: ignore[assignment]
 
 
 def frozen(value: Any) -> Any:
