@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ __all__ = [
     "run_month_job",
     "execute_notebook",
     "split_jobs",
+    "shutdown_warm_kernels",
 ]
 
 KERNEL_START_TRIES = 3
@@ -154,9 +156,12 @@ def run_month_job(job: MonthJob) -> list[NotebookResult]:
 
 # --------------------------------------------------------------------------- warm kernels
 
-# One kernel per worker process, reused across the notebooks and months it runs: kernel start and
+# One kernel per worker thread, reused across the notebooks and months it runs: kernel start and
 # the pandas/seaborn imports are most of a notebook's cost, so a backfill pays them once per worker.
-_WARM: dict[str, Any] = {}
+# A pool process runs one thread; a Dask worker may run several, each needing a kernel of its own.
+_WARM: dict[int, Any] = {}  # thread ident -> kernel manager
+_WARM_LOCK = threading.Lock()
+_FINALIZER: list[Any] = []
 
 
 def _kernel_manager_class():
@@ -173,14 +178,29 @@ def _kernel_manager_class():
     return IPCKernelManager
 
 
-def _shutdown_warm() -> None:
-    km = _WARM.pop("km", None)
-    if km is not None:
-        from jupyter_core.utils import run_sync
+def _shutdown(km) -> None:
+    from jupyter_core.utils import run_sync
 
-        # the kernel may already be gone; its parent poller ends it anyway
-        with contextlib.suppress(Exception):
-            run_sync(km.shutdown_kernel)(now=True)
+    # the kernel may already be gone; its parent poller ends it anyway
+    with contextlib.suppress(Exception):
+        run_sync(km.shutdown_kernel)(now=True)
+
+
+def _shutdown_warm() -> None:
+    """Shut down the calling thread's warm kernel."""
+    with _WARM_LOCK:
+        km = _WARM.pop(threading.get_ident(), None)
+    if km is not None:
+        _shutdown(km)
+
+
+def shutdown_warm_kernels() -> None:
+    """Shut down every warm kernel of this process (at exit, or when a Dask worker closes)."""
+    with _WARM_LOCK:
+        kms = list(_WARM.values())
+        _WARM.clear()
+    for km in kms:
+        _shutdown(km)
 
 
 def _reset(km) -> bool:
@@ -199,7 +219,7 @@ def _warm_kernel(cwd: str):
     """This worker's kernel, started on first use and reset before every notebook after the first."""
     from jupyter_core.utils import run_sync
 
-    km = _WARM.get("km")
+    km = _WARM.get(threading.get_ident())
     if km is not None:
         try:
             if run_sync(km.is_alive)() and _reset(km):
@@ -209,11 +229,12 @@ def _warm_kernel(cwd: str):
         _shutdown_warm()
     km = _kernel_manager_class()(kernel_name="python3")
     run_sync(km.start_kernel)(cwd=cwd, extra_arguments=_KERNEL_ARGS)
-    _WARM["km"] = km
-    if not _WARM.get("finalizer"):
-        from multiprocessing import util
+    with _WARM_LOCK:
+        _WARM[threading.get_ident()] = km
+        if not _FINALIZER:
+            from multiprocessing import util
 
-        _WARM["finalizer"] = util.Finalize(None, _shutdown_warm, exitpriority=10)
+            _FINALIZER.append(util.Finalize(None, shutdown_warm_kernels, exitpriority=10))
     return km
 
 
