@@ -59,6 +59,7 @@ __all__ = [
     "ReportWorkerPlugin",
     "run_remote_job",
     "require_distributed",
+    "local_cluster",
 ]
 
 #: Environment variable naming the scheduler when ``--scheduler`` is not given.
@@ -80,10 +81,10 @@ def require_distributed():
     """The ``distributed`` module, or a :class:`ClusterError` saying how to install it."""
     try:
         import distributed
-    except ImportError as e:
+    except ImportError:
         raise ClusterError(
-            f"--scheduler needs Dask distributed, an optional extra that is not installed "
-            f"({e}); install it with: {INSTALL_HINT}"
+            "--scheduler needs Dask distributed (the optional `cluster` extra), which is not "
+            f"installed: {INSTALL_HINT}"
         ) from None
     return distributed
 
@@ -183,7 +184,7 @@ class ReportWorkerPlugin(_WorkerPlugin):
     def _fresh(self) -> None:
         self.worker: Any = None
         self._lock = threading.Lock()
-        self._runs: dict[str, _RunState] = {}
+        self._runs: dict[str, _RunState | RotationError] = {}
         self._kernel_run: dict[int, str] = {}  # thread -> run its warm kernel was started for
         self._root: Path | None = None
 
@@ -216,11 +217,17 @@ class ReportWorkerPlugin(_WorkerPlugin):
         with self._lock:
             state = self._runs.get(spec.run)
             if state is None:
-                state = self._prepare(spec)
+                try:
+                    state = self._prepare(spec)
+                except RotationError as e:  # every job of the run fails alike, without retrying
+                    state = e
                 self._runs[spec.run] = state
                 while len(self._runs) > _KEEP_RUNS:
                     old = self._runs.pop(next(iter(self._runs)))
-                    shutil.rmtree(old.nb_dir.parent, ignore_errors=True)
+                    if isinstance(old, _RunState):
+                        shutil.rmtree(old.nb_dir.parent, ignore_errors=True)
+            if isinstance(state, RotationError):
+                raise state
             for name, data in remote.sources:  # same names in a run: same sources
                 path = state.nb_dir / name
                 if not path.is_file():
@@ -235,6 +242,7 @@ class ReportWorkerPlugin(_WorkerPlugin):
         run_dir = self.root / f"run-{spec.run}"
         (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
         saved = {k: os.environ.get(k) for k in ("ROTATION_MIRROR", "ROTATION_DATA_DIR")}
+        ok = False
         try:
             os.environ.pop("ROTATION_DATA_DIR", None)
             os.environ.pop("ROTATION_MIRROR", None)
@@ -253,7 +261,10 @@ class ReportWorkerPlugin(_WorkerPlugin):
                     file=str(manifest),
                 )
             vintages = data_vintages(data)
+            ok = True
         finally:
+            if not ok:
+                shutil.rmtree(run_dir, ignore_errors=True)
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
@@ -332,6 +343,33 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
 # --------------------------------------------------------------------------- client side
 
 
+def local_cluster(n_workers: int, **kwargs: Any):
+    """A ``LocalCluster`` of ``n_workers`` single-threaded worker processes, its scheduler set up
+    for report jobs: a job whose worker dies is retried :data:`ALLOWED_FAILURES` times, and a
+    worker holds one job at a time, so a death blames only the job that was running.
+
+    ``kwargs`` go to ``LocalCluster`` (e.g. ``env`` for the worker processes).
+    """
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    config = {
+        "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+        "distributed.scheduler.worker-saturation": 1.0,
+    }
+    with dask.config.set(config):
+        return LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            **kwargs,
+        )
+
+
 class DaskExecutor:
     """Runs report jobs on a Dask cluster: an existing scheduler, or a ``LocalCluster`` of
     worker processes started (and closed) here. Use as ``functools.partial(DaskExecutor,
@@ -365,28 +403,21 @@ class DaskExecutor:
         return self
 
     def _connect(self) -> None:
-        import logging
-
-        import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         address: Any = self.spec.address
         if address is None:
-            with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
-                self._cluster = LocalCluster(
-                    n_workers=self.spec.local_workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
+            self._cluster = local_cluster(self.spec.local_workers)
             address = self._cluster
         try:
+            if isinstance(address, str):
+                _probe(address, CONNECT_TIMEOUT)
             self._client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError) as e:
             raise ClusterError(
                 f"no Dask scheduler answered at {self.spec} within {CONNECT_TIMEOUT} s "
-                f"(--scheduler or {SCHEDULER_ENV}): {type(e).__name__}"
+                f"({type(e).__name__}); check that it runs and the address given by "
+                f"--scheduler or {SCHEDULER_ENV}"
             ) from None
         self._client.register_plugin(ReportWorkerPlugin(), name=PLUGIN_NAME)
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
@@ -429,6 +460,24 @@ class DaskExecutor:
                 continue
             yield _receive(job, remote_result, expected)
         self._futures = []
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Connect to ``address`` and complete Dask's handshake within ``timeout`` seconds, or raise
+    ``TimeoutError``/``OSError``. ``Client(timeout=...)`` bounds the TCP connect but not the
+    handshake (dask/distributed#7698), so a peer that accepts and never answers would hang it."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect
+
+    async def handshake() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
+        await comm.close()
+
+    # a thread of its own: the caller may already run an event loop (Jupyter)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, handshake()).result()
 
 
 def _one_line(e: BaseException) -> str:
