@@ -1,9 +1,10 @@
 """Speed benchmarks: one command, one table, ratios measured in the same run.
 
-    python benchmarks/run.py            # everything (about 5 minutes on 2 cores)
-    python benchmarks/run.py --quick    # skip the 12-month backfill
+    python benchmarks/run.py            # everything (about 9 minutes on 2 cores)
+    python benchmarks/run.py --quick    # skip the 12-month backfill and the 24-month cluster rows
 
-Needs the mirror (ROTATION_MIRROR, default ../shared/data) and the dev extra (pandas-datareader).
+Needs the mirror (ROTATION_MIRROR, default ../shared/data), the dev extra (pandas-datareader) and
+the cluster extra (Dask distributed).
 """
 
 from __future__ import annotations
@@ -193,17 +194,48 @@ def bench_report(backfill: bool) -> None:
             )
 
 
+def bench_cluster() -> None:
+    """The Dask path's overhead: the same 24-month backfill on the local pool of 2 processes and
+    on a 2-worker LocalCluster (its start included, as `--scheduler local:2` pays it)."""
+    from rotation_utils.report import run_report
+
+    months = [f"{y}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        os.environ["ROTATION_CACHE_DIR"] = str(tmp / "cache")
+        run_report(months[:1], tmp / "warmup", jobs=2, progress=False)  # fill the parse cache
+        local = best(lambda: run_report(months, tmp / "local", jobs=2, progress=False), 1)
+        row("Backfill 2024-01 .. 2025-12 (24 months), local pool, 2 workers", f"{local:.1f} s")
+        dask = best(
+            lambda: run_report(months, tmp / "dask", scheduler="local:2", progress=False), 1
+        )
+        row(
+            "Same backfill on Dask, LocalCluster of 2 worker processes (`--scheduler local:2`)",
+            f"{dask:.1f} s",
+            f"{dask / local:.2f}x local pool",
+            "<= 1.15x local pool",
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--quick", action="store_true", help="skip the 12-month backfill")
+    ap.add_argument(
+        "--quick", action="store_true", help="skip the 12-month backfill and the cluster rows"
+    )
+    ap.add_argument(
+        "--only-cluster", action="store_true", help="only the 24-month local pool vs cluster rows"
+    )
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}", file=sys.stderr)
-    bench_import()
-    bench_french()
-    bench_cached_load()
-    bench_report(backfill=not args.quick)
+    if not args.only_cluster:
+        bench_import()
+        bench_french()
+        bench_cached_load()
+        bench_report(backfill=not args.quick)
+    if not args.quick:
+        bench_cluster()
     width = max(len(r[0]) for r in ROWS)
     print(f"| {'benchmark':{width}} | value | ratio | goal |")
     print(f"|{'-' * (width + 2)}|---|---|---|")
