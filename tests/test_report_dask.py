@@ -236,11 +236,20 @@ def _kernel_pids() -> list[int]:
     return [km.provisioner.pid for km in kernels._WARM.values()]
 
 
-def test_warm_kernels_go_down_with_their_worker(client):
+def test_warm_kernels_go_down_with_their_worker(cluster, client, tmp_path, monkeypatch):
     import psutil
 
+    monkeypatch.delenv("ROTATION_MIRROR", raising=False)
+    nb = _notebook(tmp_path / "01_print.ipynb", "print(month)")
+    run_report(
+        ["2026-05", "2026-06"],
+        tmp_path / "out",
+        notebooks=[nb],
+        scheduler=cluster.scheduler_address,
+        progress=False,
+    )
     pids = [pid for ps in client.run(_kernel_pids).values() for pid in ps]
-    assert pids, "the earlier tests left no warm kernel on the workers"
+    assert pids and all(psutil.pid_exists(p) for p in pids)
     client.restart()
     deadline = time.time() + 15
     while time.time() < deadline and any(psutil.pid_exists(p) for p in pids):
