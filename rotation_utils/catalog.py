@@ -12,7 +12,15 @@ from .errors import ParameterError
 from .sources._fetch import RawFile
 from .sources.prices import REPORT_TICKERS
 
-__all__ = ["DATASETS", "PRICE_TICKERS", "load_dataset", "select_table", "raw_files"]
+__all__ = [
+    "DATASETS",
+    "PRICE_TICKERS",
+    "REPORT_DATASETS",
+    "load_dataset",
+    "select_table",
+    "raw_files",
+    "parser_for",
+]
 
 #: Tickers with mirrored prices (sector SPDRs, size and style ETFs, ^VIX as "VIX").
 PRICE_TICKERS = (*REPORT_TICKERS, "DIA", "SMH", "XBI", "EEM", "EFA", "GLD", "TLT", "VNQ", "VIX")
@@ -31,6 +39,18 @@ def _names() -> list[str]:
 
 
 DATASETS: tuple[str, ...] = tuple(_names())
+#: The raw datasets the derived tables in data/ (and so the report) are built from.
+REPORT_DATASETS: tuple[str, ...] = (
+    "spdji/sp-500-eps-est",
+    "french/25_Portfolios_5x5",
+    "french/F-F_Research_Data_Factors",
+    "fred/DFF",
+    "fred/DGS10",
+    "fred/CPILFESL",
+    "fred/T10Y2Y",
+    *(f"prices/{t}" for t in REPORT_TICKERS),
+    "shiller/ie_data",
+)
 
 
 def load_dataset(name: str) -> dict[str, pd.DataFrame]:
@@ -86,13 +106,13 @@ def raw_files(name: str) -> list[RawFile]:
 
         return [french_raw_file(item)]
     if source == "shiller":
-        from .sources.shiller import SHILLER_FILES
+        from .sources.shiller import shiller_raw_file
 
-        return [SHILLER_FILES[item]]
+        return [shiller_raw_file(item)]
     if source == "spdji":
-        from .sources.spdji import RAW
+        from .sources.spdji import spdji_raw_file
 
-        return [RAW]
+        return [spdji_raw_file()]
     if source == "fred":
         from .sources.fred import fred_raw_file
 
@@ -100,3 +120,26 @@ def raw_files(name: str) -> list[RawFile]:
     from .sources.prices import provider_raw_files
 
     return provider_raw_files(item)
+
+
+def parser_for(raw: RawFile):
+    """The parse function of a raw file, by source (and file type for Shiller)."""
+    if raw.source == "french":
+        from .sources.french import parse_french
+
+        return parse_french
+    if raw.source == "shiller":
+        from .sources.shiller import parse_datahub, parse_ie_data
+
+        return parse_ie_data if raw.path.endswith(".xls") else parse_datahub
+    if raw.source == "spglobal":
+        from .sources.spdji import parse_spdji
+
+        return parse_spdji
+    if raw.source == "fred":
+        from .sources.fred import parse_fred
+
+        return parse_fred
+    from .sources.prices import parse_prices
+
+    return parse_prices

@@ -29,13 +29,32 @@ def _parser() -> argparse.ArgumentParser:
         description="Raw datasets and the embedded derived tables.",
     )
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    age = argparse.ArgumentParser(add_help=False)
+    age.add_argument(
+        "--max-age",
+        metavar="AGE",
+        help="revalidate downloads older than AGE (e.g. 12h, 2d, 0 = always); overrides ROTATION_MAX_AGE and the per-source defaults (FRED and prices 1d, French and Shiller 7d)",
+    )
     dsub.add_parser(
         "list",
-        help="datasets with source, vintage, coverage and where they are read from",
-        description="List raw datasets (read through cache -> ROTATION_MIRROR -> URL) and the derived tables in data/.",
+        help="datasets with source, vintage, coverage, where they are read from and how old",
+        description="List raw datasets (read from ROTATION_MIRROR, or the download cache with its retrieval time and age, or the URL) and the derived tables in data/. Never downloads.",
+    )
+    refresh = dsub.add_parser(
+        "refresh",
+        parents=[age],
+        help="revalidate downloaded datasets with their publishers now",
+        description="Ask each publisher whether a dataset changed (a conditional GET: an unchanged file costs a 304) and replace the cached copy only with a download that parses and is not shorter. Prints one line per dataset: unchanged, updated (old vintage -> new), downloaded or failed (reason; kept vintage). Exit 1 if any failed.",
+    )
+    refresh.add_argument(
+        "datasets",
+        nargs="*",
+        metavar="DATASET",
+        help="names as in `rotation data list`, e.g. fred/DGS10 prices/SPY (default: every dataset the report uses)",
     )
     show = dsub.add_parser(
         "show",
+        parents=[age],
         help="print one table of a dataset",
         description="Print one table of a raw dataset as CSV or JSON.",
     )
@@ -49,8 +68,33 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--format", choices=("csv", "json"), default="csv")
     dsub.add_parser(
         "build",
+        parents=[age],
         help="rebuild data/ from the mirror or the network",
         description="Rebuild the derived tables in data/ (csv.gz + manifest.json) from ROTATION_MIRROR or the official URLs.",
+    )
+
+    claims = sub.add_parser(
+        "claims",
+        help="check an article's claims file; list the metric catalog",
+        description="Claims as data: data/claims/<article-id>.toml checked against the project's data.",
+    )
+    csub = claims.add_subparsers(dest="claims_command", required=True, metavar="ACTION")
+    chk = csub.add_parser(
+        "check",
+        help="verdicts, evidence, sources and robustness for every claim of a file",
+        description="Check every claim of a claims file as of a month: verdict, evidence (numbers with "
+        "units and dates), sources and vintages, and the robustness table of its definitions.",
+    )
+    chk.add_argument("file", help="a claims file (TOML), or its name in data/claims/")
+    chk.add_argument(
+        "--month",
+        help="report month YYYY-MM (default: the month of the newest daily price); nothing dated later is used",
+    )
+    chk.add_argument("--format", choices=("table", "json"), default="table")
+    csub.add_parser(
+        "metrics",
+        help="the metric names a claims file may use",
+        description="List the metric catalog: name pattern, unit, source and meaning.",
     )
 
     rep = sub.add_parser(
@@ -102,11 +146,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "data":
+        if getattr(args, "max_age", None) is not None:
+            from .sources._fetch import parse_age
+
+            parse_age(args.max_age, "--max-age")  # a bad value is a usage error here
+            os.environ["ROTATION_MAX_AGE"] = args.max_age
         if args.data_command == "list":
             return _data_list()
+        if args.data_command == "refresh":
+            return _data_refresh(args.datasets, args.max_age)
         if args.data_command == "show":
             return _data_show(args.dataset, args.table, args.format)
         return _data_build()
+    if args.command == "claims":
+        if args.claims_command == "metrics":
+            return _claims_metrics()
+        return _claims_check(args.file, args.month, args.format)
     return _report(args)
 
 
@@ -177,21 +232,29 @@ def _data_list() -> int:
     from .derived import TABLES, data_dir, manifest
     from .errors import RotationError
     from .provenance import provenance_of
-    from .sources._fetch import where_from
+    from .sources._fetch import cached_only, describe_age, download_meta, where_from
 
-    print(f"{'dataset':32} {'vintage':20} {'coverage':26} {'read from':6} location")
+    print(
+        f"{'dataset':32} {'vintage':20} {'coverage':26} {'read from':9} {'retrieved at':20} {'age':>5} location"
+    )
     for name in DATASETS:
-        places = [where_from(r) for r in raw_files(name)]
-        local = [p for p in places if p[0] in ("mirror", "cache")]
-        kind, where = local[-1] if local else places[-1]
+        raws = raw_files(name)
+        places = [where_from(r) for r in raws]
+        local = [i for i, p in enumerate(places) if p[0] in ("mirror", "cache")]
+        i = local[-1] if local else len(places) - 1
+        kind, where = places[i]
         vintage = coverage = "-"
+        retrieved, age = "-", "-"
+        if kind == "cache" and (meta := download_meta(raws[i])) is not None:
+            retrieved, age = meta.retrieved_at.replace("+00:00", "Z"), describe_age(meta.age_days())
         if local:  # read only what is on this machine; listing never downloads
             try:
-                p = provenance_of(next(iter(load_dataset(name).values())))
+                with cached_only():
+                    p = provenance_of(next(iter(load_dataset(name).values())))
                 vintage, coverage = p.vintage, p.coverage
             except RotationError as e:
                 vintage = f"unreadable: {e}"
-        print(f"{name:32} {vintage:20} {coverage:26} {kind:6} {where}")
+        print(f"{name:32} {vintage:20} {coverage:26} {kind:9} {retrieved:20} {age:>5} {where}")
     print()
     print(f"Derived tables in {data_dir()} (used when ROTATION_MIRROR is unset):")
     try:
@@ -205,6 +268,62 @@ def _data_list() -> int:
             p = e["provenance"]
             print(f"{name:26} {e['rows']:>7} rows  {p['coverage']:26} {p['vintage'][:60]}")
     return 0
+
+
+def _data_refresh(names: list[str], max_age: str | None) -> int:
+    from .catalog import DATASETS, REPORT_DATASETS, parser_for, raw_files
+    from .errors import ParameterError
+    from .sources._fetch import describe_age, download_meta, mirror_dir, refresh
+    from .sources._fetch import max_age as age_limit
+
+    if mirror_dir() is not None:
+        print(
+            "rotation: ROTATION_MIRROR is set, so datasets are read from the mirror as it is; "
+            "unset it to refresh downloads from the publishers",
+            file=sys.stderr,
+        )
+        return 0
+    names = names or list(REPORT_DATASETS)
+    sources = {n.partition("/")[0] for n in DATASETS}
+    for n in names:
+        src, _, item = n.partition("/")
+        if src not in sources or not item:
+            raise ParameterError("dataset", f"unknown dataset {n!r} (see `rotation data list`)")
+    failed = 0
+    for name in names:
+        for raw in raw_files(name):
+            meta = download_meta(raw)
+            limit = age_limit(raw) if max_age is not None else 0.0
+            if meta is not None and limit is not None and meta.age_days() < limit:
+                line = f"fresh ({meta.vintage}; checked {describe_age(meta.age_days())} ago)"
+            else:
+                r = refresh(raw, parser_for(raw))
+                line = _refresh_line(r)
+                failed += r.status == "failed"
+            print(f"{name}: {line}", flush=True)
+    return 1 if failed else 0
+
+
+def _refresh_line(r) -> str:
+    """One line for a RefreshResult: what happened and which vintage is now in use."""
+    if r.status == "unchanged":
+        return f"unchanged ({r.new_vintage})"
+    if r.status == "updated":
+        return f"updated ({r.old_vintage} -> {r.new_vintage})"
+    if r.status == "downloaded":
+        return f"downloaded ({r.new_vintage})"
+    if r.status == "discontinued":
+        m = r.meta
+        return (
+            f"discontinued by the publisher {r.raw.discontinued}; keeping the last edition "
+            f"({m.vintage}, retrieved at {m.retrieved_at})"
+        )
+    kept = (
+        f"kept vintage {r.meta.vintage} retrieved at {r.meta.retrieved_at}"
+        if r.meta
+        else "no earlier copy"
+    )
+    return f"failed ({r.reason}; {kept})"
 
 
 def _frame_for_output(df):
@@ -247,6 +366,31 @@ def _data_show(dataset: str, table: str | None, fmt: str) -> int:
             {"dataset": dataset, "table": title, "provenance": prov, "rows": recs}, sys.stdout
         )
         sys.stdout.write("\n")
+    return 0
+
+
+def _claims_metrics() -> int:
+    from .claims.metrics import CATALOG
+
+    print(f"{'name':48} {'unit':16} {'source':44} meaning")
+    for m in CATALOG.values():
+        print(f"{m.pattern:48} {m.unit:16} {m.source:44} {m.meaning}")
+    return 0
+
+
+def _claims_check(file: str, month: str | None, fmt: str) -> int:
+    from .claims import check_file, resolve_claims_file, results_json, results_table
+    from .derived import load_table
+    from .months import parse_month
+
+    path = resolve_claims_file(file)
+    if month is None:
+        month = load_table("etf_close").index[-1].strftime("%Y-%m")
+    parse_month(month)
+    cf, results = check_file(path, month)
+    # Everything is computed before anything is printed: a failure leaves no partial output.
+    out = results_json(cf, results) if fmt == "json" else results_table(cf, results)
+    sys.stdout.write(out + "\n")
     return 0
 
 

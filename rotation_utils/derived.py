@@ -61,6 +61,9 @@ def _spdji(table: str) -> Callable[[], pd.DataFrame]:
     return build
 
 
+_CORNERS = ("SMALL HiBM", "BIG HiBM")
+
+
 def _french_size_bm() -> pd.DataFrame:
     from .sources.french import read_french
     from .spreads import size_group_book_to_market
@@ -70,6 +73,11 @@ def _french_size_bm() -> pd.DataFrame:
     nf = next(k for k in t if k.startswith("Number of Firms"))
     mc = next(k for k in t if k.startswith("Average Market Cap"))
     out = size_group_book_to_market(t[bm_title], t[nf], t[mc])
+    # The same quintiles without the two high-BE/ME corner portfolios: one corner (SMALL HiBM)
+    # moves the small quintile by itself in 2024-07, so claims checks test with and without.
+    keep = [c for c in t[bm_title].columns if c not in _CORNERS]
+    ex = size_group_book_to_market(t[bm_title][keep], t[nf][keep], t[mc][keep])
+    out["ME1_ex_hibm"], out["ME5_ex_hibm"] = ex["ME1"], ex["ME5"]
     prov = provenance_of(t[bm_title]).updated(
         title="25_Portfolios_5x5: value-weighted BE/ME of size quintiles ME1 (small) .. ME5 (big)",
         table="BE/ME, Number of Firms, Average Market Cap",
@@ -156,7 +164,8 @@ TABLES: dict[str, DerivedTable] = {
         ),
         DerivedTable(
             "french_size_bm",
-            "Value-weighted BE/ME of the five size quintiles (25 size x BE/ME portfolios)",
+            "Value-weighted BE/ME of the five size quintiles (25 size x BE/ME portfolios); ME1 and ME5 "
+            "also without their high-BE/ME corner portfolio (*_ex_hibm)",
             _french_size_bm,
             "period",
         ),

@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "FIGURE_MIME",
     "FIGURES",
+    "REQUIRED",
     "UNITS",
     "FigureSpec",
     "figure_spec",
@@ -109,6 +110,30 @@ FIGURES: dict[str, FigureSpec] = _specs(
     # 06 after the article
     ("iwm_spy_since_article", "IWM minus SPY since the article", "ratio", "+.1%"),
     ("best_sector_since_article", "Best sector SPDR since the article", "ticker", ""),
+)
+
+
+def _required(*ids: str) -> tuple[str, ...]:
+    unknown = [fid for fid in ids if fid not in FIGURES]
+    if unknown:
+        raise ValueError(f"required figures {unknown} are not in FIGURES")
+    return tuple(fid for fid in FIGURES if fid in ids)
+
+
+#: Figures every report of the full notebook sequence must record (a value, or None with its
+#: reason), in registry order: the headline numbers the index leads with and the claims rest on.
+REQUIRED: tuple[str, ...] = _required(
+    "sp500_pe_current_year",
+    "sp400_pe_current_year",
+    "sp600_pe_current_year",
+    "sp500_pe_next_year",
+    "small_large_pe_discount",
+    "sp500_eps_growth_5y",
+    "sp600_eps_growth_5y",
+    "small_big_pb_ratio",
+    "small_big_pb_percentile",
+    "smb_12m",
+    "t10y2y",
 )
 
 CLAIM_PREFIX = "claim_"

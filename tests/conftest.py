@@ -50,6 +50,23 @@ def use_mirror(mirror, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def publisher(mirror, monkeypatch):
+    """The stand-in publisher on 127.0.0.1 serving the mirror's files; the package is pointed at
+    it through the ROTATION_URL_* variables, with ROTATION_MIRROR unset and no proxy."""
+    from .publisher import Publisher
+
+    pub = Publisher(mirror)
+    monkeypatch.delenv("ROTATION_MIRROR", raising=False)
+    monkeypatch.delenv("ROTATION_MAX_AGE", raising=False)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    for k, v in pub.env().items():
+        monkeypatch.setenv(k, v)
+    yield pub
+    pub.close()
+
+
+@pytest.fixture
 def fake_mirror(tmp_path, monkeypatch):
     """An empty mirror folder to put synthetic raw files in: ``fake_mirror("french/X.CSV", data)``."""
     root = tmp_path / "mirror"

@@ -269,11 +269,14 @@ def test_corrupt_cache_entry_is_rebuilt(fake_mirror, isolated_cache, capsys):
     fake_mirror("fred/DFF.csv", "observation_date,DFF\n2026-01-01,4.3\n")
     assert main(["data", "show", "fred/DFF"]) == 0
     (entry,) = (isolated_cache / "parsed").glob("*/*")
-    (parquet,) = entry.glob("*.parquet")
-    parquet.write_bytes(b"PAR1 truncated")
+    entry.write_bytes(b"\x80\x05 truncated pickle")
     capsys.readouterr()
     assert main(["data", "show", "fred/DFF"]) == 0
-    assert capsys.readouterr().out.splitlines()[1] == "2026-01,4.3"
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1] == "2026-01,4.3"
+    assert err.splitlines() == [
+        f"rotation: cache entry {entry} unreadable (UnpicklingError); rebuilding"
+    ]
 
 
 USAGE_ERRORS = [
@@ -357,7 +360,7 @@ def test_out_pointing_at_a_file_exits_2_and_keeps_it(tmp_path, capsys):
 
 
 def test_html_in_figure_text_is_escaped_in_the_index(tmp_path):
-    from rotation_utils.report.render import figures_table, render_index
+    from rotation_utils.report.render import index_view, render_index
 
     summary = {
         "month": "2026-01",
@@ -375,7 +378,7 @@ def test_html_in_figure_text_is_escaped_in_the_index(tmp_path):
             }
         },
     }
-    render_index(summary, figures_table(summary, None), tmp_path / "index.html", previous=None)
+    render_index(summary, index_view(summary, None), tmp_path / "index.html")
     html = (tmp_path / "index.html").read_text()
     for raw in ("<script>s</script>", "<b>bold</b>", "<img src=x"):
         assert raw not in html

@@ -19,7 +19,7 @@ FRED_B = "observation_date,DFF\n2026-01-01,4.00\n2026-02-01,3.50\n"
 
 
 def _entries(cache: Path) -> list[Path]:
-    return sorted(p for p in (cache / "parsed").glob("*/*") if p.is_dir())
+    return sorted((cache / "parsed").glob("*/*.pkl"))
 
 
 def test_changed_mirror_file_is_reparsed(fake_mirror, isolated_cache):
@@ -32,14 +32,38 @@ def test_changed_mirror_file_is_reparsed(fake_mirror, isolated_cache):
     assert len(_entries(isolated_cache)) == 2
 
 
-def test_corrupt_cache_entry_is_rebuilt_not_trusted(fake_mirror, isolated_cache):
+def test_corrupt_cache_entry_is_rebuilt_not_trusted(fake_mirror, isolated_cache, capsys):
     fake_mirror("fred/DFF.csv", FRED_A)
     read_fred("DFF")
     (entry,) = _entries(isolated_cache)
-    (parquet,) = entry.glob("*.parquet")
-    parquet.write_bytes(parquet.read_bytes()[:40])  # truncated parquet
+    entry.write_bytes(entry.read_bytes()[:40])  # truncated pickle
+    capsys.readouterr()
     assert read_fred("DFF").iloc[-1] == 3.75
-    assert parquet.stat().st_size > 40  # rewritten
+    assert entry.stat().st_size > 40  # rewritten
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"rotation: cache entry {entry} unreadable (UnpicklingError); rebuilding"]
+    capsys.readouterr()
+    read_fred("DFF")
+    assert capsys.readouterr().err == ""  # rebuilt once, then read quietly
+
+
+def test_cache_key_is_raw_hash_parser_version_and_pandas_major(
+    fake_mirror, isolated_cache, monkeypatch
+):
+    import hashlib
+
+    import pandas as pd
+
+    from rotation_utils.sources import fred
+
+    fake_mirror("fred/DFF.csv", FRED_A)
+    read_fred("DFF")
+    sha = hashlib.sha256(FRED_A.encode()).hexdigest()
+    major = pd.__version__.split(".")[0]
+    assert [e.name for e in _entries(isolated_cache)] == [f"{sha}-p1-pd{major}.pkl"]
+    monkeypatch.setattr(fred, "PARSER_VERSION", "2")  # a changed parser gets a new entry
+    read_fred("DFF")
+    assert len(_entries(isolated_cache)) == 2
 
 
 def test_cached_load_reads_the_parse_not_the_parser(fake_mirror):
@@ -96,11 +120,27 @@ def test_cli_offline_exits_nonzero_in_seconds_with_one_line(tmp_path):
 
 
 def test_download_cache_is_used_without_mirror(no_mirror, isolated_cache, monkeypatch):
+    import datetime as dt
+    import hashlib
+    import json
+
     dest = isolated_cache / "downloads" / "fred" / "DFF.csv"
     dest.parent.mkdir(parents=True)
     dest.write_text(FRED_A)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    meta = {
+        "url": "u",
+        "retrieved_at": now,
+        "checked_at": now,
+        "etag": "",
+        "last_modified": "",
+        "sha256": hashlib.sha256(FRED_A.encode()).hexdigest(),
+        "vintage": "through 2026-02",
+        "rows": 2,
+    }
+    dest.with_name("DFF.csv.meta.json").write_text(json.dumps(meta))
     monkeypatch.setattr(
-        _fetch, "_download", lambda raw: pytest.fail("downloaded despite a cached copy")
+        _fetch, "_fetch_response", lambda raw, meta: pytest.fail("downloaded despite a cached copy")
     )
     s = read_fred("DFF")
     assert s.iloc[0] == 4.0 and s.attrs["provenance"]["read_from"] == "cache"
@@ -108,21 +148,16 @@ def test_download_cache_is_used_without_mirror(no_mirror, isolated_cache, monkey
 
 def test_zip_download_is_unpacked(no_mirror, monkeypatch):
     import io
-    import urllib.request
     import zipfile
+
+    from rotation_utils.sources._download import Response
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("F-F_Research_Data_Factors.CSV", "v 202408 CRSP\n\n,SMB\n202401,1.5\n")
-
-    class Resp(io.BytesIO):
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *a):
-            return False
-
-    monkeypatch.setattr(urllib.request, "urlopen", lambda req, timeout: Resp(buf.getvalue()))
+    monkeypatch.setattr(
+        _fetch, "http_get", lambda url, **k: Response(url, 200, buf.getvalue(), "", "")
+    )
     from rotation_utils.sources.french import read_french
 
     t = read_french("F-F_Research_Data_Factors")

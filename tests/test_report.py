@@ -16,7 +16,7 @@ import pytest
 
 from rotation_utils.errors import ReportError
 from rotation_utils.report import REQUIRED_FIGURES, list_notebooks, run_report
-from rotation_utils.report.render import figures_table, notebook_page, render_index
+from rotation_utils.report.render import notebook_page
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +34,9 @@ def test_each_month_has_every_page_and_figure(reports):
             assert (d / f"{n}.html").stat().st_size > 10_000 and (d / f"{n}.ipynb").is_file()
         s = _summary(reports, month)
         assert s["month"] == month and [n["name"] for n in s["notebooks"]] == names
+        # both months are complete in the daily prices: no month-to-date label
+        assert s["prices"]["complete"] and s["prices"]["through"] == s["prices"]["last_trading_day"]
+        assert s["prices"]["through"] == {"2025-06": "2025-06-30", "2026-01": "2026-01-30"}[month]
         assert all(n["status"] == "ok" and n["seconds"] > 0 for n in s["notebooks"])
         assert set(REQUIRED_FIGURES) <= set(s["figures"])
         for f in s["figures"].values():
@@ -79,44 +82,6 @@ def test_figures_come_from_the_data_of_each_month(reports):
     assert (
         jan["claim_C8"]["value"] == "contradicted" and jun["claim_C8"]["value"] == "not checkable"
     )
-
-
-def test_index_links_and_escaping(tmp_path):
-    summary = {
-        "month": "2026-02",
-        "generated_at": "2026-03-01T00:00:00+00:00",
-        "data_vintages": {"<b>x</b>": "v"},
-        "notebooks": [
-            {
-                "name": "01_x",
-                "status": "ok",
-                "seconds": 1.0,
-                "html": "01_x.html",
-                "ipynb": "01_x.ipynb",
-            }
-        ],
-        "figures": {
-            "sp500_pe_current_year": {
-                "value": 26.0,
-                "unit": "x",
-                "as_of": "2026-02-27",
-                "source": "<script>alert(1)</script>",
-                "notebook": "01_x",
-            }
-        },
-        "images": [],
-    }
-    prev = {"figures": {"sp500_pe_current_year": {"value": 25.5}}}
-    rows = figures_table(summary, prev)
-    assert rows[0]["change"] == pytest.approx(0.5)
-    render_index(summary, rows, tmp_path / "index.html", previous=prev)
-    html = (tmp_path / "index.html").read_text()
-    assert (
-        "<script>alert(1)</script>" not in html
-        and "&lt;script&gt;" in html
-        and "&lt;b&gt;x&lt;/b&gt;" in html
-    )
-    assert "Change vs 2026-01" in html and "+0.50x" in html
 
 
 def _broken_notebook(d: Path) -> Path:
@@ -178,6 +143,25 @@ def test_cli_prints_one_line_per_failed_notebook_and_exits_1(tmp_path, monkeypat
     assert "02_broken" in lines[1] and not (out / "2026-01").exists()
 
 
+def test_a_partial_month_renders_labelled_month_to_date(tmp_path, no_mirror):
+    from rotation_utils.report.plan import last_price_date, last_trading_day
+
+    last = last_price_date()  # 2026-03-27 in today's data/
+    month = last.strftime("%Y-%m")
+    assert last < last_trading_day(month), "the newest month in data/ should be partial"
+    nb05 = [p for p in list_notebooks() if p.stem == "05_claims_check"]
+    (published,) = run_report([month], tmp_path / "out", jobs=1, notebooks=nb05, progress=False)
+    s = json.loads((published / "summary.json").read_text())
+    assert s["prices"] == {
+        "month": month,
+        "complete": False,
+        "through": last.isoformat(),
+        "last_trading_day": last_trading_day(month).isoformat(),
+    }
+    html = (published / "index.html").read_text()
+    assert f"{month}: month to date, prices through {last.isoformat()}" in html
+
+
 def _cli(*args: str, out: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
@@ -229,13 +213,17 @@ def test_sigint_leaves_no_partial_month_and_keeps_the_previous_report(tmp_path):
 
 
 def test_make_report_month_default_is_latest(no_mirror):
-    # The embedded prices end on Friday 2026-03-27; March's last trading day is Tuesday 03-31,
-    # so the newest complete month is February.
+    # Whatever data/ holds (2026-03-27 today, 2026-08-21 once the Alpha Vantage files are
+    # bridged), the default month is the newest one whose last trading day has a close.
+    from rotation_utils.months import parse_month
     from rotation_utils.report import latest_month
-    from rotation_utils.report.plan import last_price_date
+    from rotation_utils.report.plan import last_price_date, last_trading_day
 
-    assert str(last_price_date()) == "2026-03-27"
-    assert latest_month() == "2026-02"
+    last = last_price_date()
+    month = parse_month(latest_month())
+    assert last_trading_day(month) <= last < last_trading_day(month + 1)
+    if str(last) == "2026-03-27":  # today's data/: March ends on Tuesday 03-31
+        assert str(month) == "2026-02"
 
 
 def test_a_changed_mirror_file_changes_the_figures(mirror, tmp_path, monkeypatch):
@@ -269,6 +257,69 @@ def _trivial_report(args: tuple[str, str]) -> int:
     nb_dir, out = args
     notebooks = sorted(Path(nb_dir).glob("*.ipynb"))
     return len(run(["2026-01"], Path(out), jobs=2, notebooks=notebooks, progress=False))
+
+
+def _trivial_notebook(path: Path, code: str = "print(month)") -> Path:
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell('month = "2026-01"')
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(code)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def test_another_executor_runs_the_same_jobs(tmp_path, use_mirror):
+    # The seam a cluster executor (issue 13) plugs into: run_report hands picklable MonthJobs to
+    # whatever executor(workers) returns, and run_month_job is the whole of a job.
+    import pickle
+
+    from rotation_utils.report import MonthJob, kernels, run_month_job
+
+    class InProcess:
+        def __init__(self, workers: int):
+            self.workers, self.jobs = workers, []
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            kernels._shutdown_warm()
+
+        def run(self, jobs):
+            for job in jobs:
+                self.jobs.append(pickle.loads(pickle.dumps(job)))  # crosses a process boundary
+                yield run_month_job(self.jobs[-1])
+
+    made: list[InProcess] = []
+
+    def factory(workers: int) -> InProcess:
+        made.append(InProcess(workers))
+        return made[-1]
+
+    # the run stages tables from the mirror; its notebooks read those, with ROTATION_MIRROR unset
+    nbs = [
+        _trivial_notebook(
+            tmp_path / "01_a.ipynb", "import os; print(os.environ.get('ROTATION_MIRROR'))"
+        ),
+        _trivial_notebook(tmp_path / "02_b.ipynb", "print(month * 2)"),
+    ]
+    out = tmp_path / "out"
+    (published,) = run_report(["2025-11"], out, notebooks=nbs, progress=False, executor=factory)
+    (ex,) = made
+    assert [j.month for j in ex.jobs] == ["2025-11", "2025-11"] and ex.workers == 2
+    assert all(isinstance(j, MonthJob) and dict(j.env)["ROTATION_HEADLESS"] == "1" for j in ex.jobs)
+    first = nbformat.read(published / "01_a.ipynb", as_version=4)
+    assert first.cells[-1].outputs[0]["text"] == "None\n"
+    second = nbformat.read(published / "02_b.ipynb", as_version=4)
+    assert second.cells[-1].outputs[0]["text"] == "2025-112025-11\n"
+    s = json.loads((published / "summary.json").read_text())
+    assert [n["status"] for n in s["notebooks"]] == ["ok", "ok"]
+    assert set(s["notebooks"][0]["phases"]) == {"kernel", "execute", "render"}
 
 
 def test_many_kernels_starting_at_once_do_not_collide(tmp_path):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import NotebookError, ReportError
@@ -33,11 +34,12 @@ from .plan import (
     list_notebooks,
     months_between,
     plan_report,
+    price_coverage,
     resolve_notebooks,
     validate_month,
 )
-from .publish import Stage, keep_failed, publish, staging
-from .render import figures_table, render_index
+from .publish import Stage, keep_failed, publish_month, staging
+from .render import index_view, render_index
 from .summary import REQUIRED_FIGURES, previous_summary, summarize
 
 __all__ = [
@@ -108,7 +110,8 @@ def run_report(
         notebook, month and cell.
     """
     plan = plan_report(months, out, notebooks=notebooks, jobs=jobs, with_code=with_code)
-    # the executor first: an unreachable scheduler fails before any data is staged
+    # the executor first: workers start their kernels while the data are staged, and an
+    # unreachable scheduler fails before anything is staged
     with (
         _executor_factory(executor, scheduler)(plan.workers) as ex,
         staging(plan.out, plan.months) as stage,
@@ -123,7 +126,7 @@ def run_report(
             summaries[month] = _summarize(plan, stage, month, results[month])
             previous = summaries.get(_month_before(month)) or previous_summary(plan.out, month)
             _render(stage.month_dir(month), summaries[month], previous)
-            published.append(publish(stage.month_dir(month), plan.out, month, stage.run_dir))
+            published.append(publish_month(stage.month_dir(month), plan.out, month, stage.run_dir))
     if failures:
         raise ReportError([e for month in plan.months for e in failures.get(month, [])])
     return published
@@ -211,13 +214,14 @@ def _summarize(plan: ReportPlan, stage: Stage, month: str, res: list[NotebookRes
         for r in res
         if (staged / f"{r.name}.png").is_file()
     ]
-    return summarize(month, res, stage.data_dir, full=plan.full, images=images)
+    coverage = price_coverage(month, stage.last_price_date)
+    return summarize(
+        month, res, stage.data_dir, full=plan.full, images=images, prices=asdict(coverage)
+    )
 
 
 def _render(staged: Path, summary: dict, previous: dict | None) -> None:
     import json
 
     (staged / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    render_index(
-        summary, figures_table(summary, previous), staged / "index.html", previous=previous
-    )
+    render_index(summary, index_view(summary, previous), staged / "index.html")

@@ -185,7 +185,6 @@ class ReportWorkerPlugin(_WorkerPlugin):
         self.worker: Any = None
         self._lock = threading.Lock()
         self._runs: dict[str, _RunState | RotationError] = {}
-        self._kernel_run: dict[int, str] = {}  # thread -> run its warm kernel was started for
         self._root: Path | None = None
 
     def __getstate__(self) -> dict:
@@ -272,15 +271,6 @@ class ReportWorkerPlugin(_WorkerPlugin):
                     os.environ[k] = v
         return _RunState(data, run_dir / "notebooks", vintages)
 
-    def kernel_for_run(self, run: str) -> None:
-        """A warm kernel started for another run has that run's environment: replace it."""
-        from .kernels import _shutdown_warm
-
-        me = threading.get_ident()
-        if self._kernel_run.get(me, run) != run:
-            _shutdown_warm()
-        self._kernel_run[me] = run
-
 
 def _plugin() -> tuple[ReportWorkerPlugin, Any]:
     """This worker's plugin (a private one when the job runs outside a Dask worker)."""
@@ -321,7 +311,6 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
         state = plugin.run_state(remote)
     except RotationError as e:
         return RemoteResult(_failed(job, f"{type(e).__name__}: worker {where}: {e}"), {}, {}, where)
-    plugin.kernel_for_run(remote.data.run)
     out = Path(tempfile.mkdtemp(prefix=f"{job.month}-", dir=plugin.root))
     try:
         env = dict(job.env)

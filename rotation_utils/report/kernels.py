@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -28,17 +29,29 @@ __all__ = [
     "run_month_job",
     "execute_notebook",
     "split_jobs",
+    "WARM_IMPORTS",
     "shutdown_warm_kernels",
 ]
 
 KERNEL_START_TRIES = 3
-# A new history session restarts the execution count at 1 without clashing line numbers.
-_RESET_CODE = (
-    "import matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt\n"
-    "get_ipython().reset(new_session=True, aggressive=False)\n"
+# Variables a job's environment unsets when it does not give them (the report's notebooks read
+# the staged tables, never the mirror).
+_UNSET_UNLESS_GIVEN = ("ROTATION_MIRROR",)
+# Modules a new kernel imports while its worker is still busy elsewhere (staging, importing
+# papermill): what every notebook imports first. A reset clears the names, not the modules.
+WARM_IMPORTS = (
+    "pandas",
+    "matplotlib.pyplot",
+    "seaborn",
+    "rotation_utils.notebook",
+    "rotation_utils.plots",
+    "rotation_utils.analysis",
+    "rotation_utils.claims",
 )
-# Report kernels keep no input history: parallel kernels would contend for one SQLite file.
-_KERNEL_ARGS = ["--HistoryManager.enabled=False"]
+# Report kernels keep no input history (parallel kernels would contend for one SQLite file) and
+# no output cache (Out[n], _): with the cache on, every reset ends in a full gc.collect() that
+# costs 0.1-0.3 s once pandas and matplotlib are loaded, and nothing in a report reads Out.
+_KERNEL_ARGS = ["--HistoryManager.enabled=False", "--InteractiveShell.cache_size=0"]
 # Messages of errors that mean "the kernel did not start or died", worth one retry on a new one.
 _START_FAILURES = (
     "ZMQError",
@@ -74,6 +87,8 @@ class NotebookResult:
     error: str = ""
     cell: int | None = None
     figures: dict = field(default_factory=dict)
+    #: seconds spent waiting for the kernel (start or reset), executing, rendering the page
+    phases: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -95,7 +110,12 @@ class JobExecutor(Protocol):
 
 
 class LocalProcessExecutor:
-    """``workers`` spawned processes on this machine, each with one warm IPC kernel."""
+    """``workers`` spawned processes on this machine, each with one warm IPC kernel.
+
+    The workers start when the executor is entered, and each starts its kernel and the
+    :data:`WARM_IMPORTS` right away, so that start-up overlaps whatever the caller does before
+    it submits jobs (staging the data).
+    """
 
     def __init__(self, workers: int):
         self.workers = max(1, workers)
@@ -105,7 +125,11 @@ class LocalProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=get_context("spawn"), initializer=_prewarm
+        )
+        for _ in range(self.workers):  # spawned workers start on demand: ask for all of them
+            self._pool.submit(_noop)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -118,9 +142,68 @@ class LocalProcessExecutor:
 
         if self._pool is None:
             raise RuntimeError("LocalProcessExecutor.run outside its `with` block")
+        from concurrent.futures.process import BrokenProcessPool
+
+        from ..errors import RotationError
+
         futures = [self._pool.submit(run_month_job, j) for j in jobs]
-        for f in as_completed(futures):
-            yield f.result()
+        try:
+            for f in as_completed(futures):
+                yield f.result()
+        except BrokenProcessPool as e:
+            raise RotationError(
+                f"a report worker process ended abruptly ({e}); nothing was published"
+            ) from e
+
+
+def _noop() -> None:
+    return None
+
+
+def _prewarm() -> None:
+    """Worker initializer: start the kernel and queue the :data:`WARM_IMPORTS` for it (a shell
+    request sent before the kernel is up waits in ZeroMQ and runs as soon as it is), then import
+    papermill and nbconvert here while the kernel boots. Never fails: a kernel that did not come
+    up is started again by the first job, whose reset waits for the imports."""
+    import atexit
+
+    atexit.register(_fast_exit)
+    # nbformat validates with jsonschema, which imports rfc3987_syntax when it is installed (a
+    # dependency of jupyterlab's event schemas) and compiles its IRI grammar: 0.7 s per worker
+    # for a format no notebook schema uses. Without it jsonschema skips the "iri" check.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    try:
+        km = _warm_kernel()
+        kc = km.client()
+        kc.start_channels()
+        code = "import importlib as _il\n" + "".join(
+            f"try:\n    _il.import_module({m!r})\nexcept Exception:\n    pass\n"
+            for m in WARM_IMPORTS
+        )
+        kc.execute(code, silent=True, store_history=False)
+        import nbformat
+        import papermill  # noqa: F401
+
+        from .render import _exporter
+
+        # the first conversion compiles the page template and loads the lab CSS
+        _exporter(False).from_notebook_node(nbformat.v4.new_notebook())
+    except BaseException:  # includes Ctrl-C while starting: the job reports, not the initializer
+        _shutdown_warm()
+
+
+def _fast_exit() -> None:
+    """The worker's last step at exit, after its kernel was shut down and its results were sent
+    (multiprocessing's finalizers run before atexit): skip the interpreter teardown, which
+    costs 0.5-1 s with papermill, nbconvert and zmq loaded and would sit on the critical path
+    of every report."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def split_jobs(
@@ -144,12 +227,9 @@ def split_jobs(
 def run_month_job(job: MonthJob) -> list[NotebookResult]:
     """Run the job's notebooks in order in this process's warm kernel (see :class:`MonthJob`)."""
     env = dict(job.env)
-    os.environ.update(env)
-    if "ROTATION_MIRROR" not in env:
-        os.environ.pop("ROTATION_MIRROR", None)
     out = Path(job.out_dir)
     return [
-        execute_notebook(Path(src), out / Path(src).name, job.month, with_code=job.with_code)
+        execute_notebook(Path(src), out / Path(src).name, job.month, env, with_code=job.with_code)
         for src in job.notebooks
     ]
 
@@ -165,25 +245,79 @@ _FINALIZER: list[Any] = []
 
 
 def _kernel_manager_class():
-    """An AsyncKernelManager on the IPC transport: no TCP ports, so parallel kernels cannot
-    collide (papermill issue #511)."""
+    """An AsyncKernelManager on the IPC transport (no TCP ports, so parallel kernels cannot
+    collide: papermill issue #511) that hands out one client per kernel.
+
+    Every new client pays a ~0.2 s IOPub handshake in ``wait_for_ready`` (the first status
+    messages are lost while the SUB socket subscribes, so it polls again). papermill asks the
+    manager for a new client per notebook; this one returns the same, already-connected client,
+    whose ``start_channels`` and ``wait_for_ready`` are then no-ops. Messages are matched to
+    their requests by parent id, so one client serves notebook after notebook.
+    """
+    from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
+
+    class WarmClient(AsyncKernelClient):
+        _ready = False
+
+        def start_channels(self, *args: Any, **kw: Any) -> None:
+            if not self.channels_running:
+                super().start_channels(*args, **kw)
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            """jupyter_client's check (a kernel_info reply on shell, then any IOPub message,
+            so IOPub is connected) without its final 0.2 s drain of IOPub: nbclient picks
+            outputs by parent id, so earlier messages left there are harmless."""
+            from queue import Empty
+
+            deadline = time.monotonic() + (timeout or 60)
+            while not self._ready:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+                msg_id = self.kernel_info()
+                try:
+                    reply = await self.shell_channel.get_msg(timeout=1)
+                    while reply["parent_header"].get("msg_id") != msg_id:  # an earlier reply
+                        reply = await self.shell_channel.get_msg(timeout=1)
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    if not await self._async_is_alive():
+                        raise RuntimeError("Kernel died before replying to kernel_info") from None
+                    continue
+                self._handle_kernel_info_reply(reply)
+                self._ready = True
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kw: Any):
             kw.setdefault("transport", "ipc")
             super().__init__(**kw)
             self.ip = os.path.join(tempfile.mkdtemp(prefix="rk-"), "k")
+            self._client: WarmClient | None = None
+
+        def client(self, **kw: Any) -> WarmClient:
+            if self._client is None:
+                self.client_factory = WarmClient
+                self._client = super().client(**kw)
+            return self._client
+
+        def close_client(self) -> None:
+            if self._client is not None:
+                self._client.stop_channels()
+                self._client = None
 
     return IPCKernelManager
 
 
 def _shutdown(km) -> None:
+    import shutil
+
     from jupyter_core.utils import run_sync
 
     # the kernel may already be gone; its parent poller ends it anyway
     with contextlib.suppress(Exception):
+        km.close_client()
         run_sync(km.shutdown_kernel)(now=True)
+    shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)  # the IPC sockets' folder
 
 
 def _shutdown_warm() -> None:
@@ -203,32 +337,43 @@ def shutdown_warm_kernels() -> None:
         _shutdown(km)
 
 
-def _reset(km) -> bool:
-    """Empty the kernel's namespace, restart its execution count, close its figures."""
-    kc = km.blocking_client()
+def _reset_code(env: dict[str, str], cwd: str) -> str:
+    """Kernel code that clears the namespace, restarts the execution count at 1 (a new history
+    session), closes open figures, and sets the job's environment and working folder."""
+    unset = [k for k in _UNSET_UNLESS_GIVEN if k not in env]
+    return (
+        "import matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt\n"
+        "import os as _os\n"
+        f"_os.environ.update({env!r})\n"
+        f"[_os.environ.pop(_k, None) for _k in {unset!r}]\n"
+        f"_os.chdir({cwd!r})\n"
+        "del _os\n"
+        "get_ipython().reset(new_session=True, aggressive=False)\n"
+    )
+
+
+async def _reset(km, code: str, timeout: float = 60) -> bool:
+    """Run the reset ``code``, awaiting only the shell reply (no IOPub), on the manager's one
+    client; True when it succeeded."""
+    kc = km.client()
     kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=30)
-        reply = kc.execute_interactive(_RESET_CODE, silent=True, timeout=30, store_history=False)
-        return reply["content"]["status"] == "ok"
-    finally:
-        kc.stop_channels()
+    await kc.wait_for_ready(timeout=timeout)
+    msg_id = kc.execute(code, silent=True, store_history=False)
+    while True:
+        reply = await kc.get_shell_msg(timeout=timeout)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply["content"]["status"] == "ok"
 
 
-def _warm_kernel(cwd: str):
-    """This worker's kernel, started on first use and reset before every notebook after the first."""
+def _warm_kernel():
+    """This worker thread's kernel, started on first use."""
     from jupyter_core.utils import run_sync
 
     km = _WARM.get(threading.get_ident())
     if km is not None:
-        try:
-            if run_sync(km.is_alive)() and _reset(km):
-                return km
-        except Exception:  # a kernel that cannot be reset is replaced, never trusted
-            pass
-        _shutdown_warm()
+        return km
     km = _kernel_manager_class()(kernel_name="python3")
-    run_sync(km.start_kernel)(cwd=cwd, extra_arguments=_KERNEL_ARGS)
+    run_sync(km.start_kernel)(extra_arguments=_KERNEL_ARGS)
     with _WARM_LOCK:
         _WARM[threading.get_ident()] = km
         if not _FINALIZER:
@@ -238,10 +383,30 @@ def _warm_kernel(cwd: str):
     return km
 
 
-def execute_notebook(src: Path, dst: Path, month: str, *, with_code: bool) -> NotebookResult:
-    """Run one notebook with papermill in this worker's warm kernel, then render its HTML page
-    and save its first figure beside the executed notebook. A failing notebook is a result with
-    status "failed" (the cell and error), not an exception."""
+def _ready_kernel(env: dict[str, str], cwd: str):
+    """This worker's kernel, reset for the next notebook (started or replaced if need be)."""
+    from jupyter_core.utils import run_sync
+
+    code = _reset_code(env, cwd)
+    km = _warm_kernel()
+    try:
+        if run_sync(km.is_alive)() and run_sync(_reset)(km, code):
+            return km
+    except Exception:  # a kernel that cannot be reset is replaced, never trusted
+        pass
+    _shutdown_warm()
+    km = _warm_kernel()
+    if not run_sync(_reset)(km, code):
+        raise RuntimeError("Kernel died: a new kernel could not be reset")
+    return km
+
+
+def execute_notebook(
+    src: Path, dst: Path, month: str, env: dict[str, str], *, with_code: bool
+) -> NotebookResult:
+    """Run one notebook with papermill in this worker's warm kernel (with ``env`` set in it),
+    then render its HTML page and save its first figure beside the executed notebook. A failing
+    notebook is a result with status "failed" (the cell and error), not an exception."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -250,14 +415,20 @@ def execute_notebook(src: Path, dst: Path, month: str, *, with_code: bool) -> No
 
     name = src.stem
     t0 = time.perf_counter()
+    phases: dict[str, float] = {}
 
     def result(status: str, **kw: Any) -> NotebookResult:
-        return NotebookResult(name, month, status, time.perf_counter() - t0, str(dst), **kw)
+        return NotebookResult(
+            name, month, status, time.perf_counter() - t0, str(dst), phases=phases, **kw
+        )
 
     last_err: Exception | None = None
     for attempt in range(KERNEL_START_TRIES):
         try:
-            km = _warm_kernel(str(src.parent))
+            t = time.perf_counter()
+            km = _ready_kernel(env, str(src.parent))
+            phases["kernel"] = round(time.perf_counter() - t, 3)
+            t = time.perf_counter()
             nb = pm.execute_notebook(
                 str(src),
                 str(dst),
@@ -268,7 +439,10 @@ def execute_notebook(src: Path, dst: Path, month: str, *, with_code: bool) -> No
                 km=km,
                 start_timeout=60,
                 log_output=False,
+                # one write at the end (or on a failure) instead of two per cell
+                request_save_on_cell_execute=False,
             )
+            phases["execute"] = round(time.perf_counter() - t, 3)
         except PapermillExecutionError as e:
             return result("failed", error=f"{e.ename}: {e.evalue}", cell=e.exec_count)
         except Exception as e:
@@ -279,8 +453,10 @@ def execute_notebook(src: Path, dst: Path, month: str, *, with_code: bool) -> No
                 break
             time.sleep(0.5 * (attempt + 1))
             continue
+        t = time.perf_counter()
         notebook_page(nb, dst.with_suffix(".html"), with_code=with_code, title=f"{name} · {month}")
         first_figure(nb, dst.with_suffix(".png"))
+        phases["render"] = round(time.perf_counter() - t, 3)
         return result("ok", figures=records_in(nb))
     return result("failed", error=f"{type(last_err).__name__}: {last_err}")
 

@@ -7,18 +7,20 @@ new one is in place. Failed notebooks are kept under ``out/failed/YYYY-MM/`` for
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-__all__ = ["Stage", "staging", "keep_failed", "publish"]
+__all__ = ["Stage", "staging", "keep_failed", "publish_month"]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Stage:
     """A run's staging folder and the data folder every notebook of the run reads."""
 
@@ -27,6 +29,19 @@ class Stage:
 
     def month_dir(self, month: str) -> Path:
         return self.run_dir / month
+
+    @cached_property
+    def last_price_date(self) -> dt.date:
+        """The last benchmark close in the staged daily price table (what the notebooks read)."""
+        import json
+
+        import pandas as pd
+
+        from .plan import last_price_date
+
+        entry = json.loads((self.data_dir / "manifest.json").read_text())["tables"]["etf_close"]
+        frame = pd.read_csv(self.data_dir / entry["file"], index_col="date", parse_dates=["date"])
+        return last_price_date(frame)
 
     @property
     def env(self) -> dict[str, str]:
@@ -80,7 +95,7 @@ def keep_failed(out: Path, month: str, executed: list[Path]) -> Path:
     return failed_dir
 
 
-def publish(staged: Path, out: Path, month: str, run_dir: Path) -> Path:
+def publish_month(staged: Path, out: Path, month: str, run_dir: Path) -> Path:
     """Swap ``staged`` into ``out/month`` with renames, under a lock per month so two runs for
     the same month leave one complete report."""
     from filelock import FileLock

@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..months import parse_month
+import pandas as pd
 
-__all__ = ["notebook_page", "first_figure", "figures_table", "render_index"]
+from ..figures import CLAIM_PREFIX, FIGURES, FigureSpec, figure_spec
+from ..months import parse_month
+from .plan import PriceCoverage
+
+__all__ = [
+    "STALE_AFTER_MONTHS",
+    "FigureRow",
+    "ClaimRow",
+    "IndexView",
+    "notebook_page",
+    "first_figure",
+    "format_value",
+    "format_change",
+    "as_of_month",
+    "staleness",
+    "one_line",
+    "index_view",
+    "render_index",
+]
 
 
 def _as_node(nb: Any):
@@ -20,18 +39,33 @@ def _as_node(nb: Any):
     return nb
 
 
-def notebook_page(nb: Any, html: Path, *, with_code: bool, title: str) -> None:
-    """Write the HTML page of an executed notebook (a node or a path); input cells hidden unless
-    ``with_code``."""
-    from nbconvert import HTMLExporter
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# One exporter per process and code setting: building one loads and compiles the templates and
+# the lab CSS, which costs more than converting a notebook.
+_EXPORTERS: dict[bool, Any] = {}
 
-    exp = HTMLExporter(
-        template_name="lab",
-        exclude_input=not with_code,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    body, _ = exp.from_notebook_node(_as_node(nb), resources={"metadata": {"name": title}})
+
+def _exporter(with_code: bool):
+    if with_code not in _EXPORTERS:
+        from nbconvert import HTMLExporter
+
+        _EXPORTERS[with_code] = HTMLExporter(
+            template_name="lab",
+            template_file="page.html.j2",
+            extra_template_paths=[str(TEMPLATES)],
+            exclude_input=not with_code,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+    return _EXPORTERS[with_code]
+
+
+def notebook_page(nb: Any, html: Path, *, with_code: bool, title: str) -> None:
+    """Write the HTML page of an executed notebook (a node or a path): input cells hidden unless
+    ``with_code``, a bar linking back to ``index.html`` and to the executed notebook beside it,
+    and nothing loaded from the network (see ``templates/page.html.j2``)."""
+    resources = {"metadata": {"name": title}, "rotation_ipynb": html.with_suffix(".ipynb").name}
+    body, _ = _exporter(with_code).from_notebook_node(_as_node(nb), resources=resources)
     html.write_text(body, encoding="utf-8")
 
 
@@ -46,60 +80,194 @@ def first_figure(nb: Any, dest: Path) -> bool:
     return False
 
 
-def figures_table(summary: dict, previous: dict | None) -> list[dict]:
-    """The index's rows: each figure with its change since the previous month's report."""
-    rows = []
-    prev_figs = (previous or {}).get("figures", {})
-    for fid, f in summary["figures"].items():
-        change = None
-        pv = prev_figs.get(fid, {}).get("value")
-        if isinstance(f["value"], int | float) and isinstance(pv, int | float):
-            change = f["value"] - pv
-        rows.append({"id": fid, **f, "change": change, "previous": pv})
-    return rows
+# --------------------------------------------------------------------------- index
+
+#: A figure whose as-of month is more than this many months before the report month is stale.
+STALE_AFTER_MONTHS = 3
 
 
-_PERCENT_LIKE = re.compile(r"discount|growth|percentile|relative|yoy|smb")
+@dataclass(frozen=True)
+class FigureRow:
+    """One headline figure as the index shows it (all text already formatted)."""
+
+    id: str
+    label: str
+    value: str
+    as_of: str
+    stale: str
+    change: str
+    notes: tuple[int, ...]
+    notebook: str
+    reason: str = ""
 
 
-def _fmt(value: Any, unit: str, fid: str = "") -> str:
+@dataclass(frozen=True)
+class ClaimRow:
+    """One claim of the article: id, text, verdict, one line of evidence."""
+
+    id: str
+    text: str
+    verdict: str
+    evidence: str
+    notes: tuple[int, ...]
+    notebook: str
+    previous_verdict: str = ""
+    evidence_more: str = ""
+
+
+@dataclass(frozen=True)
+class IndexView:
+    """Everything ``index.html`` shows besides the summary itself; sources are numbered notes."""
+
+    figures: list[FigureRow]
+    claims: list[ClaimRow]
+    notes: list[str]
+    previous_month: str | None
+    period: str = ""
+
+
+def _spec(fid: str, unit: str) -> FigureSpec:
+    try:
+        return figure_spec(fid)
+    except KeyError:  # a summary written before the id was registered: show it plainly
+        return FigureSpec(fid, fid, unit, "")
+
+
+def format_value(value: Any, spec: FigureSpec) -> str:
+    """A value in its registered format with its unit: "25.79x", "14.7%", "+0.68 pp", "3.64%"."""
     if value is None:
         return "n/a"
     if isinstance(value, str):
         return value
-    if unit == "ratio":
-        return f"{value:.1%}" if _PERCENT_LIKE.search(fid) else f"{value:.3f}"
-    if unit == "x":
-        return f"{value:.2f}x"
-    if unit == "pp":
-        return f"{value:+.2f} pp"
-    if unit == "percent":
-        return f"{value:.2f}%"
-    return f"{value:g}"
+    text = format(value, spec.fmt) if spec.fmt else f"{value:g}"
+    suffix = {"x": "x", "pp": " pp", "percent": "%"}.get(spec.unit, "")
+    return text + suffix
 
 
-def _fmt_change(value: Any, unit: str, fid: str = "") -> str:
-    if value is None:
+def format_change(value: Any, previous: Any, spec: FigureSpec) -> str:
+    """The change since the previous report in the unit a reader needs: percentage points for
+    ratios shown in percent and for rates, "x" for multiples; "" when there is nothing to show."""
+    numeric = (int, float)
+    if not (isinstance(value, numeric) and isinstance(previous, numeric)):
         return ""
-    if unit == "ratio":
-        return f"{value * 100:+.1f} pp" if _PERCENT_LIKE.search(fid) else f"{value:+.3f}"
-    if unit == "x":
-        return f"{value:+.2f}x"
-    return f"{value:+.2f}"
+    d = value - previous
+    if spec.unit == "x":
+        return f"{d:+.2f}x"
+    if spec.unit == "ratio" and "%" in spec.fmt:
+        return f"{d * 100:+.1f} pp"
+    if spec.unit in ("pp", "percent"):
+        return f"{d:+.2f} pp"
+    if spec.unit == "ratio":
+        return f"{d:+.3f}"
+    return f"{d:+g}"
 
 
-def render_index(summary: dict, figures: list[dict], path: Path, *, previous: dict | None) -> None:
-    """Write the month's ``index.html`` from its summary and figure rows."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
+def as_of_month(as_of: str) -> pd.Period | None:
+    """The month an as-of label falls in: "2026-01-30" and "2026-01" -> 2026-01, a year "2025" ->
+    2025-12, a quarter "2025Q4" -> 2025-12; None when it names no date."""
+    text = str(as_of).strip()
+    for pattern, freq in ((r"^(\d{4}-\d{2})", "M"), (r"^(\d{4}Q[1-4])$", "Q"), (r"^(\d{4})$", "Y")):
+        m = re.match(pattern, text)
+        if m:
+            return pd.Period(m.group(1), freq=freq).asfreq("M", how="end")
+    return None
+
+
+def staleness(as_of: str, month: str) -> str:
+    """ "stale: N months old" when ``as_of`` is more than :data:`STALE_AFTER_MONTHS` months
+    before the report ``month``, else ""."""
+    when = as_of_month(as_of)
+    if when is None:
+        return ""
+    age = (parse_month(month) - when).n
+    return f"stale: {age} months old" if age > STALE_AFTER_MONTHS else ""
+
+
+def _sources(text: str) -> list[str]:
+    """The separate sources in a caption ("Source: A | Source: B", or one per line)."""
+    parts = re.split(r"\s*\|\s*|\n+", text or "")
+    return [re.sub(r"^Source:\s*", "", p).strip() for p in parts if p.strip()]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def one_line(text: str) -> tuple[str, str]:
+    """The first sentence of ``text`` and the rest ("" when it is one sentence)."""
+    parts = _SENTENCE_END.split(text.strip(), maxsplit=1)
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def index_view(summary: dict, previous: dict | None) -> IndexView:
+    """Rows of the index: headline figures (registry order, labels with units and basis, stale
+    marks, change since the previous month's report) and claims, with each source numbered once."""
+    notes: list[str] = []
+
+    def refs(source: str) -> tuple[int, ...]:
+        out = []
+        for src in _sources(source):
+            if src not in notes:
+                notes.append(src)
+            out.append(notes.index(src) + 1)
+        return tuple(dict.fromkeys(out))
+
+    order = {fid: i for i, fid in enumerate(FIGURES)}
+    items = sorted(summary["figures"].items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+    prev_figs = (previous or {}).get("figures", {})
+    month = summary["month"]
+    figures, claims = [], []
+    for fid, f in items:
+        spec = _spec(fid, f.get("unit", ""))
+        prev = prev_figs.get(fid, {})
+        if spec.unit == "verdict":
+            pv = prev.get("value")
+            head, more = one_line(f.get("evidence", ""))
+            claims.append(
+                ClaimRow(
+                    id=fid.removeprefix(CLAIM_PREFIX),
+                    text=f.get("text", ""),
+                    verdict=str(f["value"]),
+                    evidence=head,
+                    notes=refs(f["source"]),
+                    notebook=f["notebook"],
+                    previous_verdict=pv if isinstance(pv, str) and pv != f["value"] else "",
+                    evidence_more=more,
+                )
+            )
+            continue
+        stale = staleness(f["as_of"], month) if f["value"] is not None else ""
+        moved = not (prev.get("as_of") == f["as_of"] and prev.get("value") == f["value"])
+        if spec.unit == "ticker":
+            changed = prev.get("value") not in (None, f["value"])
+            change = f"was {prev['value']}" if changed else ""
+        else:
+            change = format_change(f["value"], prev.get("value"), spec)
+        figures.append(
+            FigureRow(
+                id=fid,
+                label=f"{spec.label} ({f['basis']})" if f.get("basis") else spec.label,
+                value=format_value(f["value"], spec),
+                as_of=str(f["as_of"]),
+                stale=stale,
+                change=change if moved and not stale else "",
+                notes=refs(f["source"]),
+                notebook=f["notebook"],
+                reason=f.get("reason", ""),
+            )
+        )
+    previous_month = str(parse_month(month) - 1) if previous else None
+    prices = summary.get("prices")
+    period = PriceCoverage(**prices).label if prices else ""
+    return IndexView(figures, claims, notes, previous_month, period)
+
+
+def render_index(summary: dict, view: IndexView, path: Path) -> None:
+    """Write the month's ``index.html`` from its summary and :func:`index_view`."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(
-        loader=PackageLoader("rotation_utils", "templates"),
+        loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(["html", "j2"]),
     )
-    env.filters["fmt"] = _fmt
-    env.filters["fmt_change"] = _fmt_change
-    previous_month = str(parse_month(summary["month"]) - 1) if previous else None
-    html = env.get_template("index.html.j2").render(
-        s=summary, figures=figures, previous_month=previous_month
-    )
+    html = env.get_template("index.html.j2").render(s=summary, v=view)
     path.write_text(html, encoding="utf-8")

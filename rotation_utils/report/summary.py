@@ -8,25 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError
+from ..figures import REQUIRED
 from ..months import parse_month
 from .kernels import NotebookResult
 
 __all__ = ["REQUIRED_FIGURES", "summarize", "previous_summary", "data_vintages"]
 
-#: Figure IDs every full report must carry (a value, or null with the reason).
-REQUIRED_FIGURES = (
-    "sp500_pe_current_year",
-    "sp400_pe_current_year",
-    "sp600_pe_current_year",
-    "sp500_pe_next_year",
-    "small_large_pe_discount",
-    "sp500_eps_growth_5y",
-    "sp600_eps_growth_5y",
-    "small_big_pb_ratio",
-    "small_big_pb_percentile",
-    "smb_12m",
-    "t10y2y",
-)
+#: Figure ids every full report must carry (a value, or null with the reason): the registry's.
+REQUIRED_FIGURES = REQUIRED
 
 
 def data_vintages(data_dir: Path) -> dict[str, str]:
@@ -57,8 +46,10 @@ def summarize(
     *,
     full: bool,
     images: list[dict],
+    prices: dict | None = None,
 ) -> dict:
-    """The month's summary: notebooks with status and time, every recorded figure, data vintages.
+    """The month's summary: notebooks with status and time, every recorded figure, data vintages,
+    and ``prices``: how far the daily prices reach into the month (see ``PriceCoverage``).
 
     Raises
     ------
@@ -78,6 +69,7 @@ def summarize(
             raise DataError(f"notebooks did not record the headline figures {missing}")
     return {
         "month": month,
+        "prices": prices,
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "data_vintages": data_vintages(data_dir),
         "notebooks": [
@@ -85,6 +77,7 @@ def summarize(
                 "name": r.name,
                 "status": r.status,
                 "seconds": round(r.seconds, 2),
+                "phases": r.phases,
                 "html": f"{r.name}.html",
                 "ipynb": f"{r.name}.ipynb",
             }

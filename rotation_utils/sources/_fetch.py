@@ -1,45 +1,71 @@
-"""The only module that touches the network, the mirror or the disk cache.
+"""The only module that decides where raw bytes come from and what is cached on disk.
 
-Resolution order for a raw file: the hash-keyed parse cache (after reading the raw bytes from
-the mirror or the download cache) -> the mirror (``ROTATION_MIRROR``) -> the official URL with a
-short timeout. Parsed tables are cached as parquet under ``ROTATION_CACHE_DIR`` keyed by the
-sha256 of the raw bytes, so a changed mirror file is re-parsed and a corrupt entry is rebuilt.
+Resolution for a raw file: the mirror (``ROTATION_MIRROR``) when set; otherwise the download
+cache, revalidated with the publisher once it is older than its source's max age; otherwise the
+publisher's URL. A new download replaces the cached one only after it parses and is not shorter
+than the file it replaces (publishers append and revise, they do not shrink); a refused download
+is set aside under ``downloads/rejected/`` and the last good vintage stays in use.
+
+Parsed tables are cached one pickle per entry under ``ROTATION_CACHE_DIR/parsed``, keyed by the
+sha256 of the raw bytes, the source module's ``PARSER_VERSION`` and the pandas major version.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
 import io
 import json
 import os
-import shutil
+import pickle
+import re
+import sys
 import tempfile
-import threading
-import urllib.request
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..errors import DataError, NetworkError
+from ..errors import DataError, NetworkError, ParameterError
 from ..provenance import Provenance, with_provenance
+from ._download import DownloadError, Response, http_get
 
 __all__ = [
     "RawFile",
+    "DownloadMeta",
+    "RefreshResult",
+    "MAX_AGE_DAYS",
     "mirror_dir",
     "cache_dir",
+    "source_url",
+    "max_age",
+    "download_meta",
     "read_raw",
+    "refresh",
     "where_from",
     "load_tables",
-    "NETWORK_TIMEOUT_S",
+    "refuse_error_page",
+    "cached_only",
+    "describe_age",
 ]
 
-#: Seconds a download may take before the loader gives up and names ROTATION_MIRROR.
-NETWORK_TIMEOUT_S = 5.0
-_CACHE_FORMAT = 4  # bump when the on-disk layout of parsed entries changes
+#: Days a download is used before it is revalidated with the publisher (None: never, the
+#: publisher no longer updates it). ``ROTATION_MAX_AGE`` overrides every source.
+MAX_AGE_DAYS: dict[str, float | None] = {
+    "fred": 1,
+    "prices": 1,
+    "french": 7,
+    "shiller": 7,
+    "spglobal": None,
+}
+
+Parser = Callable[[bytes, str], dict[str, pd.DataFrame]]
+#: ``download(raw, cached_meta) -> Response``: how a non-HTTP source (an API client) is fetched.
+Downloader = Callable[["RawFile", "DownloadMeta | None"], Response]
 
 
 @dataclass(frozen=True)
@@ -53,19 +79,62 @@ class RawFile:
     path : str
         Path inside that folder, e.g. "25_Portfolios_5x5.CSV".
     url : str
-        Official download URL.
+        Download URL (the official one unless overridden by a ``ROTATION_URL_*`` variable);
+        never holds an API key.
     zipped : bool
         True when the URL serves a zip holding this single file.
+    download : callable, optional
+        Fetches the file another way than a plain GET of ``url`` (e.g. through yfinance).
+    discontinued : str
+        When the publisher stopped updating the file, e.g. "after 2026-01-30": a cached copy is
+        then never revalidated and a download is tried once, without retries.
     """
 
     source: str
     path: str
     url: str
     zipped: bool = False
+    download: Downloader | None = field(default=None, compare=False, repr=False)
+    discontinued: str = ""
 
     @property
     def mirror_relpath(self) -> str:
         return f"{self.source}/{self.path}"
+
+
+@dataclass(frozen=True)
+class DownloadMeta:
+    """What is recorded beside each cached download (``<file>.meta.json``)."""
+
+    url: str
+    retrieved_at: str  # ISO 8601 UTC: when these bytes were downloaded
+    checked_at: str  # ISO 8601 UTC: when the publisher last confirmed them (200 or 304)
+    etag: str
+    last_modified: str
+    sha256: str
+    vintage: str
+    rows: int
+
+    def age_days(self, now: dt.datetime | None = None) -> float:
+        now = now or dt.datetime.now(dt.UTC)
+        return (now - dt.datetime.fromisoformat(self.checked_at)).total_seconds() / 86400
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """The outcome of revalidating one raw file with its publisher.
+
+    ``status`` is "downloaded" (first copy), "updated", "unchanged", "fresh" (younger than the
+    max age, not asked), "failed" (the cached copy, if any, is kept) or "discontinued".
+    """
+
+    raw: RawFile
+    status: str
+    old_vintage: str = ""
+    new_vintage: str = ""
+    reason: str = ""
+    meta: DownloadMeta | None = None
+    tables: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
 
 
 def mirror_dir() -> Path | None:
@@ -84,6 +153,77 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("rotation"))
 
 
+def source_url(env: str, default: str, **fields: str) -> str:
+    """The download URL: the template in environment variable ``env`` (for a corporate mirror)
+    or ``default``, with ``{name}``-style fields filled in."""
+    template = os.environ.get(env, "").strip() or default
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError) as e:
+        raise ParameterError(
+            env, f"{template!r} is not a URL template with {fields}: {e}"
+        ) from None
+
+
+def max_age(raw: RawFile) -> float | None:
+    """Days before a cached download of ``raw`` is revalidated (``ROTATION_MAX_AGE`` wins)."""
+    if raw.discontinued:
+        return None
+    env = os.environ.get("ROTATION_MAX_AGE", "").strip()
+    if env:
+        return parse_age(env, "ROTATION_MAX_AGE")
+    return MAX_AGE_DAYS.get(raw.source, 1)
+
+
+def parse_age(text: str, name: str) -> float:
+    """``"2d"``, ``"12h"``, ``"30m"``, ``"45s"`` or a plain number of days -> days."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([dhms]?)\s*", text)
+    if not m:
+        raise ParameterError(name, f"{text!r} is not an age like 1d, 12h, 30m or 0")
+    scale = {"": 1, "d": 1, "h": 1 / 24, "m": 1 / 1440, "s": 1 / 86400}[m.group(2)]
+    return float(m.group(1)) * scale
+
+
+_REVALIDATE = [True]
+
+
+@contextlib.contextmanager
+def cached_only() -> Iterator[None]:
+    """Inside this block cached downloads are used whatever their age (``data list`` reads
+    what is on this machine and never downloads)."""
+    _REVALIDATE.append(False)
+    try:
+        yield
+    finally:
+        _REVALIDATE.pop()
+
+
+def describe_age(days: float) -> str:
+    """``0.1`` -> "2h", ``3.5`` -> "3d": a short age for listings."""
+    hours = days * 24
+    if hours < 1:
+        return f"{max(0, round(hours * 60))}m"
+    return f"{hours:.0f}h" if hours < 48 else f"{days:.0f}d"
+
+
+def _cached_path(raw: RawFile) -> Path:
+    return cache_dir() / "downloads" / raw.mirror_relpath
+
+
+def _meta_path(raw: RawFile) -> Path:
+    p = _cached_path(raw)
+    return p.with_name(p.name + ".meta.json")
+
+
+def download_meta(raw: RawFile) -> DownloadMeta | None:
+    """The record of the cached download of ``raw`` (None when there is none or it is unreadable)."""
+    try:
+        d = json.loads(_meta_path(raw).read_text())
+        return DownloadMeta(**{k: d[k] for k in DownloadMeta.__dataclass_fields__})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def where_from(raw: RawFile) -> tuple[str, str]:
     """Where :func:`read_raw` would take ``raw`` from, without reading it: ("mirror", path),
     ("cache", path), ("missing", mirror path) or ("url", URL)."""
@@ -91,20 +231,31 @@ def where_from(raw: RawFile) -> tuple[str, str]:
     if mirror is not None:
         p = mirror / raw.mirror_relpath
         return ("mirror" if p.is_file() else "missing", str(p))
-    cached = cache_dir() / "downloads" / raw.mirror_relpath
+    cached = _cached_path(raw)
     return ("cache", str(cached)) if cached.is_file() else ("url", raw.url)
 
 
-def read_raw(raw: RawFile) -> tuple[bytes, str]:
+def _mirror_hint(raw: RawFile) -> str:
+    return (
+        f"Offline? Set ROTATION_MIRROR to a folder laid out like shared/data "
+        f"(e.g. ROTATION_MIRROR=../shared/data) holding {raw.mirror_relpath}."
+    )
+
+
+def read_raw(raw: RawFile, parse: Parser | None = None) -> tuple[bytes, str]:
     """Return the raw bytes of ``raw`` and where they were read from ("mirror", "cache", "url").
+
+    Without a mirror, a cached download older than its max age is first revalidated (a failure
+    keeps the cached copy and prints one warning line); with ``parse`` a new download must parse
+    before it replaces anything.
 
     Raises
     ------
     DataError
-        The mirror is set but lacks the file, or the file is empty.
+        The mirror is set but lacks the file, the file is empty, or a first download was refused
+        (set aside; the message gives its path).
     NetworkError
-        No mirror, no cached download, and the URL could not be fetched within
-        :data:`NETWORK_TIMEOUT_S` seconds.
+        No mirror, no cached download, and the URL could not be fetched.
     """
     mirror = mirror_dir()
     if mirror is not None:
@@ -115,52 +266,246 @@ def read_raw(raw: RawFile) -> tuple[bytes, str]:
                 "shared/data: <source>/<file>)",
                 file=str(p),
             )
-        data = p.read_bytes()
-        where = "mirror"
+        data, where = p.read_bytes(), "mirror"
     else:
-        cached = cache_dir() / "downloads" / raw.mirror_relpath
-        if cached.is_file():
-            data, where = cached.read_bytes(), "cache"
-        else:
-            data = _download(raw)
-            _atomic_write_bytes(cached, data)
-            where = "url"
+        data, where, _ = _online_bytes(raw, parse)
     if not data.strip():
         raise DataError("file is empty", file=raw.mirror_relpath)
     return data, where
 
 
-def _download(raw: RawFile) -> bytes:
-    """Fetch the URL in a daemon thread so a hung DNS lookup cannot outlast the timeout."""
-    result: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            req = urllib.request.Request(raw.url, headers={"User-Agent": "rotation/0.1"})
-            with urllib.request.urlopen(req, timeout=NETWORK_TIMEOUT_S) as r:
-                result["data"] = r.read()
-        except Exception as e:  # reported below with the hint
-            result["error"] = e
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(NETWORK_TIMEOUT_S + 0.5)
-    if "data" not in result:
-        why = result.get("error") or f"no answer within {NETWORK_TIMEOUT_S:g} s"
-        raise NetworkError(
-            f"could not download {raw.url} ({why}). Offline? Set ROTATION_MIRROR to a folder laid "
-            f"out like shared/data (e.g. ROTATION_MIRROR=../shared/data) holding "
-            f"{raw.mirror_relpath}."
+def _online_bytes(
+    raw: RawFile, parse: Parser | None
+) -> tuple[bytes, str, dict[str, pd.DataFrame] | None]:
+    cached = _cached_path(raw)
+    meta = download_meta(raw)
+    if cached.is_file():
+        limit = max_age(raw) if _REVALIDATE[-1] else None
+        # A copy without its record (e.g. from an older version) is revalidated like a stale one.
+        if limit is None or (meta is not None and meta.age_days() < limit):
+            return cached.read_bytes(), "cache", None
+        r = refresh(raw, parse, older_than=limit)
+        if r.status == "failed":
+            print(f"rotation: warning: {_failed_line(r)}", file=sys.stderr)
+            return cached.read_bytes(), "cache", None
+        fetched = r.status in ("updated", "downloaded")
+        return cached.read_bytes(), ("url" if fetched else "cache"), r.tables
+    r = refresh(raw, parse)
+    if r.status == "failed":
+        if r.reason.startswith("refused"):
+            raise DataError(r.reason)
+        gone = (
+            f"The publisher discontinued this file {raw.discontinued}; only its last edition "
+            "can be read. "
+            if raw.discontinued
+            else ""
         )
-    data = result["data"]
-    assert isinstance(data, bytes)
-    if raw.zipped:
+        # The publisher answered (e.g. 404): being offline is not the cause, so no mirror hint.
+        hint = "" if r.reason.startswith("HTTP 4") else _mirror_hint(raw)
+        raise NetworkError(f"could not download {raw.url} ({r.reason}). {gone}{hint}".rstrip())
+    return cached.read_bytes(), "url", r.tables
+
+
+def _failed_line(r: RefreshResult) -> str:
+    kept = (
+        f"kept vintage {r.meta.vintage or '?'} retrieved at {r.meta.retrieved_at}"
+        if r.meta
+        else "no earlier copy"
+    )
+    return f"{r.raw.mirror_relpath}: {r.reason}; {kept}"
+
+
+def refresh(
+    raw: RawFile,
+    parse: Parser | None = None,
+    *,
+    force: bool = False,
+    older_than: float | None = None,
+) -> RefreshResult:
+    """Revalidate the cached download of ``raw`` with its publisher now.
+
+    A conditional GET (``If-None-Match`` / ``If-Modified-Since``) costs a 304 when nothing
+    changed. A new body replaces the cached file only after :func:`_check_download` accepts it;
+    otherwise it is set aside and the result is "failed" with the reason. Never raises for a
+    failed download. ``force`` re-downloads a discontinued file too. With ``older_than`` (days)
+    a copy that another process revalidated meanwhile is left alone ("fresh").
+    """
+    from filelock import FileLock
+
+    cached = _cached_path(raw)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(cached) + ".lock", timeout=120):
+        meta = download_meta(raw) if cached.is_file() else None
+        if raw.discontinued and meta is not None and not force:
+            return RefreshResult(raw, "discontinued", meta.vintage, meta.vintage, meta=meta)
+        if older_than is not None and meta is not None and meta.age_days() < older_than:
+            return RefreshResult(raw, "fresh", meta.vintage, meta.vintage, meta=meta)
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as z:
-                data = z.read(z.namelist()[0])
-        except zipfile.BadZipFile as e:
-            raise DataError(f"download is not a zip file ({e})", file=raw.url) from None
-    return data
+            resp = _fetch_response(raw, meta)
+        except DownloadError as e:
+            return RefreshResult(
+                raw, "failed", meta.vintage if meta else "", reason=e.reason, meta=meta
+            )
+        now = _now()
+        if resp.status == 304 and meta is not None:
+            meta = DownloadMeta(**{**asdict(meta), "checked_at": now})
+            _write_meta(raw, meta)
+            return RefreshResult(raw, "unchanged", meta.vintage, meta.vintage, meta=meta)
+        try:
+            data = _unpack(raw, resp.body)
+            old = _old_tables(raw, parse) if meta else None
+            tables = _check_download(raw, parse, data, old)
+        except DataError as e:
+            aside = _set_aside(raw, resp.body)
+            reason = f"refused download from {raw.url}: {e}; set aside at {aside}"
+            return RefreshResult(
+                raw, "failed", meta.vintage if meta else "", reason=reason, meta=meta
+            )
+        sha = hashlib.sha256(data).hexdigest()
+        vintage = _vintage(tables) if tables else ""
+        rows = sum(len(t) for t in tables.values()) if tables else 0
+        new = DownloadMeta(
+            url=raw.url,
+            retrieved_at=now if meta is None or meta.sha256 != sha else meta.retrieved_at,
+            checked_at=now,
+            etag=resp.etag,
+            last_modified=resp.last_modified,
+            sha256=sha,
+            vintage=vintage,
+            rows=rows,
+        )
+        if meta is not None and meta.sha256 == sha:
+            _write_meta(raw, new)
+            return RefreshResult(raw, "unchanged", meta.vintage, vintage, meta=new, tables=tables)
+        _atomic_write_bytes(cached, data)
+        _write_meta(raw, new)
+        status = "downloaded" if meta is None else "updated"
+        return RefreshResult(
+            raw, status, meta.vintage if meta else "", vintage, meta=new, tables=tables
+        )
+
+
+def _old_tables(raw: RawFile, parse: Parser | None) -> dict[str, pd.DataFrame] | None:
+    """The parse of the cached file a download would replace (None if it does not parse)."""
+    if parse is None:
+        return None
+    try:
+        return _parse_file(raw, parse, _cached_path(raw).read_bytes())
+    except (DataError, OSError):
+        return None
+
+
+def _fetch_response(raw: RawFile, meta: DownloadMeta | None) -> Response:
+    if raw.download is not None:
+        return raw.download(raw, meta)
+    same_url = meta is not None and meta.url == raw.url
+    return http_get(
+        raw.url,
+        etag=meta.etag if same_url else "",
+        last_modified=meta.last_modified if same_url else "",
+        tries=1 if raw.discontinued else 3,
+        label=raw.path,
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _unpack(raw: RawFile, body: bytes) -> bytes:
+    if not raw.zipped:
+        return body
+    refuse_error_page(body)
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as z:
+            names = z.namelist()
+            if not names:
+                raise DataError("the zip file is empty")
+            return z.read(names[0])
+    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
+        raise DataError(f"not a zip file that opens ({e})") from None
+
+
+_TEXT_SUFFIXES = (".csv", ".txt")
+
+
+def refuse_error_page(data: bytes) -> None:
+    """An HTML page or a JSON error body served with HTTP 200 is not the data."""
+    head = data[:1024].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<html" in head[:256]:
+        title = re.search(rb"<title>(.*?)</title>", data[:4096], re.I | re.S)
+        what = (
+            f" titled {title.group(1).decode('utf-8', 'replace').strip()[:80]!r}" if title else ""
+        )
+        raise DataError(f"an HTML page{what}, not the data")
+    if head.startswith((b"{", b"[")):
+        try:
+            obj = json.loads(data.decode("utf-8", "replace"))
+        except ValueError:
+            obj = None
+        msg = ""
+        if isinstance(obj, dict):
+            for k in ("Error Message", "Note", "Information", "error", "message"):
+                if k in obj:
+                    msg = f" ({k}: {str(obj[k])[:160]})"
+                    break
+        raise DataError(f"a JSON error body{msg}, not the data")
+
+
+def _check_download(
+    raw: RawFile,
+    parse: Parser | None,
+    data: bytes,
+    old: dict[str, pd.DataFrame] | None,
+) -> dict[str, pd.DataFrame] | None:
+    """Accept ``data`` or raise DataError saying why: an error page, a text file cut mid-line,
+    a file that does not parse, or one shorter than the good file it would replace."""
+    if not data.strip():
+        raise DataError("the file is empty")
+    refuse_error_page(data)
+    if raw.path.lower().endswith(_TEXT_SUFFIXES) and not data.endswith(b"\n"):
+        raise DataError("cut mid-line: the last line has no line end")
+    if parse is None:
+        return None
+    tables = parse(data, raw.mirror_relpath)
+    if old:
+        why = _shorter(old, tables)
+        if why:
+            raise DataError(f"shorter than the cached file ({why})")
+    return tables
+
+
+def _shorter(old: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame]) -> str:
+    """Why ``new`` looks like a cut-down ``old`` (a table gone, fewer rows, an earlier end)."""
+    for title, o in old.items():
+        n = new.get(title)
+        if n is None:
+            return f"table {title!r} is missing"
+        if len(n) < len(o):
+            return f"{title}: {len(n)} rows instead of {len(o)}"
+        dated = _is_dated(o.index) and _is_dated(n.index) and len(o) and len(n)
+        if dated and n.index.max() < o.index.max():
+            return f"{title}: ends {n.index.max()} instead of {o.index.max()}"
+    return ""
+
+
+def _is_dated(idx: pd.Index) -> bool:
+    return isinstance(idx, pd.PeriodIndex | pd.DatetimeIndex)
+
+
+def _vintage(tables: dict[str, pd.DataFrame]) -> str:
+    return str(next(iter(tables.values())).attrs.get("vintage", "")) if tables else ""
+
+
+def _set_aside(raw: RawFile, body: bytes) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    p = cache_dir() / "downloads" / "rejected" / f"{raw.mirror_relpath}.{stamp}"
+    _atomic_write_bytes(p, body)
+    return p
+
+
+def _write_meta(raw: RawFile, meta: DownloadMeta) -> None:
+    _atomic_write_bytes(_meta_path(raw), json.dumps(asdict(meta), indent=1).encode())
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -171,12 +516,61 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-Parser = Callable[[bytes, str], dict[str, pd.DataFrame]]
+# --- the parse cache -----------------------------------------------------------------------
 
 
-def load_tables(
-    raw: RawFile, parse: Parser, base: Provenance, *, parser_version: str = "1"
-) -> dict[str, pd.DataFrame]:
+def parser_version(parse: Parser) -> str:
+    """``PARSER_VERSION`` of the module defining ``parse`` (bumped when its output changes)."""
+    return str(getattr(sys.modules.get(parse.__module__), "PARSER_VERSION", "0"))
+
+
+def _entry_path(raw: RawFile, parse: Parser, sha: str) -> Path:
+    module = parse.__module__.rsplit(".", 1)[-1]
+    pandas_major = pd.__version__.split(".", 1)[0]
+    name = f"{sha}-p{parser_version(parse)}-pd{pandas_major}.pkl"
+    return cache_dir() / "parsed" / f"{raw.source}-{module}" / name
+
+
+def _read_entry(entry: Path) -> dict[str, pd.DataFrame] | None:
+    """A cached parse, or None when there is none. An unreadable entry is reported in one line
+    on stderr and None returned, so the caller parses again and overwrites it."""
+    try:
+        with open(entry, "rb") as f:
+            tables = pickle.load(f)
+        if not isinstance(tables, dict) or not all(
+            isinstance(t, pd.DataFrame) for t in tables.values()
+        ):
+            raise TypeError("not a dict of DataFrames")
+        return tables
+    except FileNotFoundError:
+        return None
+    except Exception as e:
+        print(
+            f"rotation: cache entry {entry} unreadable ({type(e).__name__}); rebuilding",
+            file=sys.stderr,
+        )
+        return None
+
+
+def _write_entry(entry: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Write a parse beside its final name and rename it into place (atomic for readers)."""
+    try:
+        _atomic_write_bytes(entry, pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        return  # a read-only or full cache must not stop the analysis
+
+
+def _parse_file(raw: RawFile, parse: Parser, data: bytes) -> dict[str, pd.DataFrame]:
+    """``parse(data)`` through the parse cache."""
+    entry = _entry_path(raw, parse, hashlib.sha256(data).hexdigest())
+    tables = _read_entry(entry)
+    if tables is None:
+        tables = parse(data, raw.mirror_relpath)
+        _write_entry(entry, tables)
+    return tables
+
+
+def load_tables(raw: RawFile, parse: Parser, base: Provenance) -> dict[str, pd.DataFrame]:
     """Read ``raw``, parse it (or take the cached parse) and attach provenance to every table.
 
     Parameters
@@ -184,21 +578,44 @@ def load_tables(
     raw : RawFile
         The file to read.
     parse : callable
-        ``parse(data, filename) -> {title: DataFrame}``; a pure function of the bytes.
+        ``parse(data, filename) -> {title: DataFrame}``; a pure function of the bytes. Its
+        module's ``PARSER_VERSION`` is part of the cache key.
     base : Provenance
         Publisher, title and URL; ``vintage`` may be filled by the parser through the
         ``"vintage"`` key of each frame's ``attrs``.
-    parser_version : str
-        Part of the cache key, bumped when a parser's output changes.
+
+    Notes
+    -----
+    A cached download that no longer parses (a file damaged on disk, or a parser that became
+    stricter) is moved to ``downloads/rejected/`` and downloaded again.
     """
-    data, where = read_raw(raw)
+    fresh: dict[str, pd.DataFrame] | None = None
+    if mirror_dir() is None:
+        data, where, fresh = _online_bytes(raw, parse)
+    else:
+        data, where = read_raw(raw, parse)
+    if not data.strip():
+        raise DataError("file is empty", file=raw.mirror_relpath)
     sha = hashlib.sha256(data).hexdigest()
-    key = f"{raw.source}-{parse.__module__.rsplit('.', 1)[-1]}-{parser_version}-{_CACHE_FORMAT}"
-    entry = cache_dir() / "parsed" / key / sha
-    tables = _read_entry(entry)
+    entry = _entry_path(raw, parse, sha)
+    tables = fresh if fresh is not None else _read_entry(entry)
     if tables is None:
-        tables = parse(data, raw.mirror_relpath)
+        try:
+            tables = parse(data, raw.mirror_relpath)
+        except DataError as e:
+            if where != "cache":
+                raise
+            data, where, tables = _replace_unparseable(raw, parse, e)
+            sha = hashlib.sha256(data).hexdigest()
+            entry = _entry_path(raw, parse, sha)
+        fresh = tables
+    if fresh is not None:
         _write_entry(entry, tables)
+    extra = {}
+    if where == "cache":
+        meta = download_meta(raw)
+        if meta is not None:
+            extra = {"retrieved_at": meta.retrieved_at, "checked_at": meta.checked_at}
     out = {}
     for title, df in tables.items():
         vintage = df.attrs.get("vintage", base.vintage)
@@ -207,122 +624,26 @@ def load_tables(
             read_from=where,
             table=title if len(tables) > 1 else "",
             vintage=vintage,
+            extra={**base.extra, **extra},
         )
         df.attrs = {"vintage": vintage}
         out[title] = with_provenance(df, prov)
     return out
 
 
-def _index_kind(idx: pd.Index) -> str:
-    if isinstance(idx, pd.PeriodIndex):
-        return "period:" + idx.freqstr
-    if isinstance(idx, pd.DatetimeIndex):
-        return "datetime"
-    return "plain"
-
-
-def _is_block(df: pd.DataFrame) -> bool:
-    """A table that fits the fast layout: float columns on a period index."""
-    return isinstance(df.index, pd.PeriodIndex) and all(t == "float64" for t in map(str, df.dtypes))
-
-
-def _write_entry(entry: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """Cache a parse in two parquet files read once each on a hit: float tables on a period index
-    (most tables) flattened into one column of ``blocks.parquet``, the rest side by side in
-    ``wide.parquet``. Written to a temp folder beside ``entry`` and renamed into place."""
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=entry.parent, prefix=f".{entry.name}."))
-        meta, parts, blocks, offset = [], [], [], 0
-        for i, (title, df) in enumerate(tables.items()):
-            m = {
-                "title": title,
-                "index": _index_kind(df.index),
-                "index_names": list(df.index.names),
-                "rows": len(df),
-                "columns": list(map(str, df.columns)),
-                "vintage": df.attrs.get("vintage", ""),
-            }
-            if _is_block(df):
-                # index ordinals then the values, column by column; ordinals are exact in float64
-                arr = np.column_stack([df.index.asi8.astype(float), df.to_numpy(dtype=float)])
-                blocks.append(arr.ravel(order="F"))
-                m.update(layout="block", offset=offset)
-                offset += arr.size
-            else:
-                flat = df.copy()
-                flat.attrs = {}
-                if isinstance(df.index, pd.PeriodIndex):
-                    flat.index = pd.Index(df.index.asi8)
-                flat = flat.reset_index(names=[f"{i}:index:{n}" for n in range(df.index.nlevels)])
-                index_cols = list(flat.columns[: df.index.nlevels])
-                flat.columns = index_cols + [f"{i}:{c}" for c in df.columns]
-                parts.append(flat)
-                m.update(
-                    layout="wide",
-                    dtypes={str(c): str(t) for c, t in df.dtypes.items()},
-                    index_dtypes=[str(flat[c].dtype) for c in index_cols],
-                )
-            meta.append(m)
-        if blocks:
-            pd.DataFrame({"v": np.concatenate(blocks)}).to_parquet(tmp / "blocks.parquet")
-        if parts:
-            pd.concat(parts, axis=1).to_parquet(tmp / "wide.parquet")
-        (tmp / "tables.json").write_text(json.dumps(meta))
-        try:
-            os.replace(tmp, entry)
-        except OSError:  # another process published the same entry first
-            shutil.rmtree(tmp, ignore_errors=True)
-    except OSError:
-        # A read-only or full cache must not stop the analysis; the parse is still returned.
-        return
-
-
-def _read_entry(entry: Path) -> dict[str, pd.DataFrame] | None:
-    """Load a cached parse; a missing, partial or corrupt entry is removed and None returned."""
-    meta_path = entry / "tables.json"
-    if not meta_path.is_file():
-        return None
-    try:
-        meta = json.loads(meta_path.read_text())
-        blocks = wide = None
-        if any(m["layout"] == "block" for m in meta):
-            blocks = pd.read_parquet(entry / "blocks.parquet")["v"].to_numpy()
-        if any(m["layout"] == "wide" for m in meta):
-            wide = pd.read_parquet(entry / "wide.parquet")
-        out = {}
-        for i, m in enumerate(meta):
-            n, cols, kind = m["rows"], m["columns"], m["index"]
-            if m["layout"] == "block":
-                arr = blocks[m["offset"] : m["offset"] + n * (len(cols) + 1)].reshape(
-                    (n, len(cols) + 1), order="F"
-                )
-                index = pd.PeriodIndex.from_ordinals(
-                    arr[:, 0].astype(np.int64), freq=kind.split(":", 1)[1]
-                )
-                df = pd.DataFrame(arr[:, 1:].copy(), columns=cols)
-            else:
-                idx_cols = [f"{i}:index:{k}" for k in range(len(m["index_names"]))]
-                block = wide[idx_cols + [f"{i}:{c}" for c in cols]].iloc[:n]
-                levels = [
-                    block[c].astype(t) for c, t in zip(idx_cols, m["index_dtypes"], strict=True)
-                ]
-                if kind.startswith("period:"):
-                    index = pd.PeriodIndex.from_ordinals(
-                        levels[0].to_numpy(), freq=kind.split(":", 1)[1]
-                    )
-                elif len(levels) > 1:
-                    index = pd.MultiIndex.from_arrays(levels)
-                else:
-                    index = pd.Index(levels[0].to_numpy())
-                df = block.iloc[:, len(idx_cols) :].copy()
-                df.columns = cols
-                df = df.astype(m["dtypes"])
-            index.names = m["index_names"]
-            df.index = index
-            df.attrs = {"vintage": m.get("vintage", "")}
-            out[m["title"]] = df
-        return out
-    except Exception:
-        shutil.rmtree(entry, ignore_errors=True)
-        return None
+def _replace_unparseable(
+    raw: RawFile, parse: Parser, error: DataError
+) -> tuple[bytes, str, dict[str, pd.DataFrame]]:
+    cached = _cached_path(raw)
+    aside = _set_aside(raw, cached.read_bytes())
+    cached.unlink(missing_ok=True)
+    _meta_path(raw).unlink(missing_ok=True)
+    print(
+        f"rotation: warning: cached {raw.mirror_relpath} no longer parses ({error}); "
+        f"moved to {aside}, downloading again",
+        file=sys.stderr,
+    )
+    data, where, tables = _online_bytes(raw, parse)
+    if tables is None:
+        tables = parse(data, raw.mirror_relpath)
+    return data, where, tables

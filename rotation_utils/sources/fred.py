@@ -9,12 +9,15 @@ import pandas as pd
 
 from ..errors import DataError
 from ..provenance import Provenance
-from ._fetch import RawFile, load_tables
+from ._fetch import RawFile, load_tables, source_url
 from ._text import decode_text, parse_number
 
-__all__ = ["parse_fred", "read_fred", "fred_raw_file", "FRED_SERIES"]
+__all__ = ["parse_fred", "read_fred", "fred_raw_file", "FRED_SERIES", "PARSER_VERSION"]
 
+#: Official URL template; ``ROTATION_URL_FRED`` (with ``{series}``) points elsewhere.
 URL = "https://fred.stlouisfed.org/graph/fredgraph.csv?id={series}"
+#: Part of the parse-cache key: bump when :func:`parse_fred` returns something different.
+PARSER_VERSION = "1"
 PUBLISHER = "Federal Reserve Bank of St. Louis, FRED"
 #: Series mirrored in shared/data/fred and what they measure.
 FRED_SERIES = {
@@ -66,7 +69,7 @@ def parse_fred(data: bytes, file: str = "<fred>") -> dict[str, pd.DataFrame]:
 
 
 def fred_raw_file(series: str) -> RawFile:
-    return RawFile("fred", f"{series}.csv", URL.format(series=series))
+    return RawFile("fred", f"{series}.csv", source_url("ROTATION_URL_FRED", URL, series=series))
 
 
 def read_fred(series: str) -> pd.Series:

@@ -18,11 +18,22 @@ import pandas as pd
 
 from ..errors import DataError
 from ..provenance import Provenance
-from ._fetch import RawFile, load_tables
+from ._fetch import RawFile, load_tables, source_url
 from ._text import decode_text
 
-__all__ = ["FILES", "URL", "parse_french", "read_french", "french_raw_file", "MISSING"]
+__all__ = [
+    "FILES",
+    "URL",
+    "parse_french",
+    "read_french",
+    "french_raw_file",
+    "MISSING",
+    "PARSER_VERSION",
+]
 
+#: Part of the parse-cache key: bump when :func:`parse_french` returns something different.
+PARSER_VERSION = "1"
+#: Official URL template; ``ROTATION_URL_FRENCH`` (with ``{name}``) points elsewhere.
 URL = "https://mba.tuck.dartmouth.edu/pages/faculty/ken.french/ftp/{name}_CSV.zip"
 PUBLISHER = "Kenneth R. French Data Library"
 
@@ -193,7 +204,8 @@ def _table(rows: list[str], header: list[str], file: str, first_row: int) -> pd.
 
 def french_raw_file(name: str) -> RawFile:
     """The :class:`RawFile` of a library file stem (e.g. ``"25_Portfolios_5x5"``)."""
-    return RawFile("french", f"{name}.CSV", URL.format(name=name), zipped=True)
+    url = source_url("ROTATION_URL_FRENCH", URL, name=name)
+    return RawFile("french", f"{name}.CSV", url, zipped=True)
 
 
 def read_french(name: str) -> dict[str, pd.DataFrame]:

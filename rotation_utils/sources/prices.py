@@ -5,6 +5,9 @@ Formats in the mirror: yfinance's three-line header (``Price,Close,...`` / ``Tic
 ``timestamp,open,high,low,close,volume`` listed newest first. Yahoo closes are dividend-adjusted,
 Alpha Vantage's are not, so providers are spliced on returns over their overlap and the newest
 provider's levels are kept.
+
+With ``ROTATION_MIRROR`` set the three mirrored providers are read; online, one provider from
+:mod:`.price_providers` (yfinance, or Alpha Vantage with ``ALPHAVANTAGE_API_KEY``).
 """
 
 from __future__ import annotations
@@ -28,9 +31,15 @@ __all__ = [
     "PROVIDERS",
     "Segment",
     "SECTOR_ETFS",
+    "PARSER_VERSION",
+    "provider_sources",
 ]
 
-#: Providers oldest first: folder in the mirror, file name pattern, publisher, URL pattern.
+#: Part of the parse-cache key: bump when :func:`parse_prices` returns something different.
+PARSER_VERSION = "1"
+
+#: Mirrored providers oldest first: folder in the mirror, file name pattern, publisher, and the
+#: URL cited for them (read from the mirror only; online downloads go through price_providers).
 PROVIDERS = (
     (
         "yahoo_2006_2025",
@@ -48,7 +57,7 @@ PROVIDERS = (
         "alphavantage_2026",
         "{t}.csv",
         "Alpha Vantage TIME_SERIES_DAILY (unadjusted close)",
-        "https://www.alphavantage.co/query?function=TIME_SERIES_DAILY&symbol={t}&datatype=csv",
+        "https://www.alphavantage.co/query?function=TIME_SERIES_DAILY&symbol={t}&outputsize=full&datatype=csv",
     ),
 )
 #: The 11 Select Sector SPDR ETFs by GICS sector.
@@ -181,12 +190,27 @@ def splice_closes(parts: list[tuple[str, pd.Series]]) -> tuple[pd.Series, list[S
     return close, segments
 
 
+def provider_sources(ticker: str) -> list[tuple[str, str, RawFile]]:
+    """(provider, publisher, file) for ``ticker``, oldest provider first: the mirrored providers
+    when ``ROTATION_MIRROR`` is set, else the one online provider."""
+    if mirror_dir() is not None:
+        return [
+            (
+                folder,
+                pub,
+                RawFile("prices", f"{folder}/{pattern.format(t=ticker)}", url.format(t=ticker)),
+            )
+            for folder, pattern, pub, url in PROVIDERS
+        ]
+    from .price_providers import online_provider
+
+    p = online_provider()
+    return [(p.name, p.publisher, p.raw_file(ticker))]
+
+
 def provider_raw_files(ticker: str) -> list[RawFile]:
     """The file each provider would hold for ``ticker``, oldest provider first."""
-    return [
-        RawFile("prices", f"{folder}/{pattern.format(t=ticker)}", url.format(t=ticker))
-        for folder, pattern, _, url in PROVIDERS
-    ]
+    return [raw for _, _, raw in provider_sources(ticker)]
 
 
 def read_prices(ticker: str) -> pd.DataFrame:
@@ -203,16 +227,12 @@ def read_prices(ticker: str) -> pd.DataFrame:
     """
     parts: list[tuple[str, pd.Series]] = []
     provs: list[Provenance] = []
-    for (folder, _, publisher, _), raw in zip(PROVIDERS, provider_raw_files(ticker), strict=True):
+    sources = provider_sources(ticker)
+    for folder, publisher, raw in sources:
         if where_from(raw)[0] == "missing":
             continue  # the mirror shows this provider does not carry the ticker
         base = Provenance(publisher, f"{ticker} daily prices ({folder})", raw.url, vintage="")
-        try:
-            df = load_tables(raw, parse_prices, base)["prices"]
-        except DataError:
-            if mirror_dir() is not None:
-                raise
-            continue
+        df = load_tables(raw, parse_prices, base)["prices"]  # online: the error names the ticker
         parts.append((folder, df["close"]))
         provs.append(provenance_of(df))
     if not parts:
@@ -236,7 +256,7 @@ def read_prices(ticker: str) -> pd.DataFrame:
     newest = provs[-1]
     used = {s.provider for s in segments}
     prov = Provenance(
-        publisher=" + ".join(dict.fromkeys(pub for f, _, pub, _ in PROVIDERS if f in used)),
+        publisher=" + ".join(dict.fromkeys(pub for f, pub, _ in sources if f in used)),
         title=f"{ticker} daily close",
         url=newest.url,
         vintage=f"through {out.index[-1].date()}",

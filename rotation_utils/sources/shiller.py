@@ -8,6 +8,7 @@ it, whose recent rows carry ``0.0`` for values not yet published.
 from __future__ import annotations
 
 import io
+import os
 import re
 
 import numpy as np
@@ -15,22 +16,46 @@ import pandas as pd
 
 from ..errors import DataError
 from ..provenance import Provenance
-from ._fetch import RawFile, load_tables
+from ._fetch import RawFile, load_tables, mirror_dir, source_url
 from ._text import decode_text, numeric_column
 
-__all__ = ["parse_ie_data", "parse_datahub", "read_shiller", "SHILLER_FILES"]
+__all__ = [
+    "parse_ie_data",
+    "parse_datahub",
+    "read_shiller",
+    "shiller_raw_file",
+    "SHILLER_NAMES",
+    "PARSER_VERSION",
+]
 
+#: Part of the parse-cache key: bump when a parser here returns something different.
+PARSER_VERSION = "1"
 PUBLISHER = "Robert J. Shiller, Irrational Exuberance data"
-SHILLER_FILES = {
-    "ie_data": RawFile(
-        "shiller", "ie_data.xls", "http://www.econ.yale.edu/~shiller/data/ie_data.xls"
-    ),
-    "datahub_sp500_data": RawFile(
-        "shiller",
-        "datahub_sp500_data.csv",
-        "https://raw.githubusercontent.com/datasets/s-and-p-500/main/data/data.csv",
-    ),
-}
+#: Dataset name -> file name in the mirror's ``shiller/`` folder.
+SHILLER_NAMES = {"ie_data": "ie_data.xls", "datahub_sp500_data": "datahub_sp500_data.csv"}
+#: The datahub.io CSV, rebuilt monthly from ``ie_data.xls`` and maintained in 2026. The xls itself
+#: moved from econ.yale.edu (stopped in 2023) to shillerdata.com, which has no stable file URL:
+#: online it is read only from ``ROTATION_URL_SHILLER``.
+DATAHUB_URL = "https://raw.githubusercontent.com/datasets/s-and-p-500/main/data/data.csv"
+
+
+def shiller_raw_file(name: str = "ie_data") -> RawFile:
+    """The file behind ``shiller/<name>``.
+
+    ``ie_data`` is the xls from the mirror, or from ``ROTATION_URL_SHILLER`` online; online
+    without that variable it is served by the datahub CSV (same columns, ``0.0`` = missing).
+    ``datahub_sp500_data`` downloads from ``ROTATION_URL_SHILLER_DATAHUB`` or GitHub.
+    """
+    if name not in SHILLER_NAMES:
+        from ..errors import ParameterError
+
+        raise ParameterError("dataset", f"unknown Shiller file {name!r}")
+    xls_url = os.environ.get("ROTATION_URL_SHILLER", "").strip()
+    if name == "ie_data" and (mirror_dir() is not None or xls_url):
+        return RawFile("shiller", "ie_data.xls", xls_url or "https://shillerdata.com/")
+    url = source_url("ROTATION_URL_SHILLER_DATAHUB", DATAHUB_URL)
+    return RawFile("shiller", "datahub_sp500_data.csv", url)
+
 
 # Header text (rows above "Date", joined) -> tidy name. Order matters: first match wins.
 _IE_COLUMNS = [
@@ -182,8 +207,12 @@ def _check_sorted(index: pd.PeriodIndex, file: str, first_row: int) -> None:
 
 
 def read_shiller(name: str = "ie_data") -> pd.DataFrame:
-    """Load ``ie_data`` (default) or ``datahub_sp500_data`` with provenance."""
-    raw = SHILLER_FILES[name]
-    parse = parse_ie_data if name == "ie_data" else parse_datahub
+    """Load ``ie_data`` (default) or ``datahub_sp500_data`` with provenance.
+
+    Online without ``ROTATION_URL_SHILLER``, ``ie_data`` comes from the datahub CSV and its
+    provenance title says so.
+    """
+    raw = shiller_raw_file(name)
+    parse = parse_ie_data if raw.path.endswith(".xls") else parse_datahub
     base = Provenance(PUBLISHER, raw.path, raw.url, vintage="")
     return load_tables(raw, parse, base)["Data"]

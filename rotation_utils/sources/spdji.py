@@ -16,16 +16,31 @@ import pandas as pd
 
 from ..errors import DataError
 from ..provenance import Provenance
-from ._fetch import RawFile, load_tables
+from ._fetch import RawFile, load_tables, source_url
 
-__all__ = ["parse_spdji", "read_spdji", "RAW", "TABLES"]
+__all__ = [
+    "parse_spdji",
+    "read_spdji",
+    "spdji_raw_file",
+    "TABLES",
+    "PARSER_VERSION",
+    "DISCONTINUED",
+]
 
+#: Part of the parse-cache key: bump when :func:`parse_spdji` returns something different.
+PARSER_VERSION = "1"
 PUBLISHER = "S&P Dow Jones Indices"
-RAW = RawFile(
-    "spglobal",
-    "sp-500-eps-est.xlsx",
-    "https://www.spglobal.com/spdji/en/documents/additional-material/sp-500-eps-est.xlsx",
-)
+URL = "https://www.spglobal.com/spdji/en/documents/additional-material/sp-500-eps-est.xlsx"
+#: The publisher stopped the public workbook after this edition (the sheet itself says so).
+DISCONTINUED = "after 2026-01-30"
+
+
+def spdji_raw_file() -> RawFile:
+    """The workbook: the last edition is kept once downloaded and never revalidated."""
+    url = source_url("ROTATION_URL_SPDJI", URL)
+    return RawFile("spglobal", "sp-500-eps-est.xlsx", url, discontinued=DISCONTINUED)
+
+
 #: Table titles returned by :func:`parse_spdji`.
 TABLES = (
     "index_pe",
@@ -333,7 +348,8 @@ def _split_index(name: str) -> tuple[str, str]:
 
 def read_spdji() -> dict[str, pd.DataFrame]:
     """Load every table of the S&P DJI workbook (cache -> mirror -> URL) with provenance."""
+    raw = spdji_raw_file()
     base = Provenance(
-        PUBLISHER, "S&P 500 Earnings and Estimate Report (sp-500-eps-est.xlsx)", RAW.url, vintage=""
+        PUBLISHER, "S&P 500 Earnings and Estimate Report (sp-500-eps-est.xlsx)", raw.url, vintage=""
     )
-    return load_tables(RAW, parse_spdji, base)
+    return load_tables(raw, parse_spdji, base)

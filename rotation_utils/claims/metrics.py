@@ -1,0 +1,748 @@
+"""The metric catalog: every name a claims file may use, what it means and how it is computed.
+
+A metric name is ``family[:arg[:arg]][@YYYY-MM-DD]``, e.g. ``pe_forward:S&P 600``,
+``pe_forward:S&P 500:Financials@2025-12-31`` or ``return:XLF:2025-09-30:2025-12-31``.
+:func:`parse_metric` validates a name without touching data (claims files are checked with it);
+:func:`evaluate` computes it as of a report month and returns a :class:`Value`: the number with
+its unit, as-of date, basis and source, or ``None`` with the reason it is not available (never a
+number computed across missing data or from a table dated after the month).
+
+Bases (see the project guide): "forward" P/E is price over the S&P DJI sheet's next-year
+operating EPS estimate (2026E in the 2026-01-30 edition) at the sheet's one price date for all
+indexes and sectors; "last year" is the same price over the year before's EPS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..analysis import snapshot_status
+from ..errors import DataError
+from ..months import clip_to_month, month_end, parse_month
+from ..provenance import provenance_of
+from ..sources.prices import SECTOR_ETFS
+
+__all__ = [
+    "Value",
+    "MetricRef",
+    "MetricSpec",
+    "Context",
+    "CATALOG",
+    "INDEXES",
+    "SECTORS",
+    "parse_metric",
+    "evaluate",
+    "history",
+    "window_return",
+]
+
+INDEXES = ("S&P 500", "S&P 400", "S&P 600")
+SECTORS = tuple(sorted(SECTOR_ETFS.values()))
+_SPDR_OF_SECTOR = {v: k for k, v in SECTOR_ETFS.items()}
+#: The SECTOR EPS sheet states its price date ("Data as of the close of:") in a cell the derived
+#: table does not keep; by edition (the sheet's "as of" date). Its last-year P/E is on the
+#: year-end price instead (2025: 25.79 x 265.41 = 6845, the S&P 500's 2025-12-31 close).
+SHEET_PRICE_DATE = {"2026-01-30": "2026-01-29"}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+_TICKER = re.compile(r"^[A-Z][A-Z0-9.\-^]{0,9}$")
+_FRED_UNITS = {"DFF": "percent", "DGS10": "percent", "T10Y2Y": "pp", "CPILFESL": "index"}
+#: Longest stretch between two rows of a daily price table that is not a gap (a long weekend).
+_MAX_ROW_GAP = pd.Timedelta(days=5)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One computed number, or why there is none.
+
+    Attributes
+    ----------
+    name : str
+        The metric name as written in the claims file (or a number's text).
+    value : float or None
+        In ``unit``: "x" (a multiple), "ratio" (decimal, 0.2 = 20%), "pp" (percentage points),
+        "percent" (a rate quoted in percent), "index" or "count". None when not available.
+    unit : str
+    as_of : str
+        Date or period the number describes (for prices the last close used).
+    source : str
+        Publisher, title and vintage of the data.
+    basis : str
+        The definition in words, e.g. "2026E EPS, price 2026-01-29".
+    reason : str
+        Why ``value`` is None.
+    qualifier : str
+        For a cited figure: "less than", "more than", "about" or "".
+    """
+
+    name: str
+    value: float | None
+    unit: str
+    as_of: str = ""
+    source: str = ""
+    basis: str = ""
+    reason: str = ""
+    qualifier: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.value is not None
+
+    def shown(self) -> str:
+        """The number in its unit, with its qualifier: "16.19x", "27.9%", "< 16x", "+0.09 pp"."""
+        if self.value is None:
+            return "n/a"
+        q = {"less than": "< ", "more than": "> ", "about": "~"}.get(self.qualifier, "")
+        return q + format_number(self.value, self.unit)
+
+    def described(self) -> str:
+        """Number with basis and as-of date, for evidence lines."""
+        if self.value is None:
+            return f"{self.name}: not available ({self.reason})"
+        dated = f"as of {self.as_of}" if self.as_of and self.as_of not in self.basis else ""
+        extra = ", ".join(x for x in (self.basis, dated) if x)
+        return f"{self.shown()} ({extra})" if extra else self.shown()
+
+    def to_dict(self) -> dict:
+        return {
+            "metric": self.name,
+            "value": None if self.value is None else round(float(self.value), 10),
+            "unit": self.unit,
+            "as_of": self.as_of,
+            "basis": self.basis,
+            "source": self.source,
+            "qualifier": self.qualifier,
+            "reason": self.reason,
+        }
+
+
+def format_number(v: float, unit: str) -> str:
+    if unit == "x":
+        return f"{v:.2f}x" if abs(v) >= 1 else f"{v:.3f}x"
+    if unit == "ratio":
+        return f"{v:.1%}"
+    if unit == "pp":
+        return f"{v:+.2f} pp"
+    if unit == "percent":
+        return f"{v:.2f}%"
+    if unit == "count":
+        return f"{v:.0f}"
+    return f"{v:g}"
+
+
+@dataclass(frozen=True)
+class MetricRef:
+    """A parsed metric name: ``family``, its ``args`` and an optional price date ``at``."""
+
+    name: str
+    family: str
+    args: tuple[str, ...]
+    at: str = ""
+
+
+@dataclass
+class Context:
+    """What a metric is computed from: the report month, the derived tables and the facts.
+
+    Tables are loaded on first use with ``loader`` (default :func:`rotation_utils.load_table`);
+    tests pass their own. ``facts`` is the whole facts table; rows dated after the month are not
+    used.
+    """
+
+    month: str
+    facts: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    loader: Callable[[str], pd.DataFrame] | None = None
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in self.tables:
+            if self.loader is None:
+                from ..derived import load_table
+
+                self.loader = load_table
+            self.tables[name] = self.loader(name)
+        return self.tables[name]
+
+    @property
+    def month_end(self) -> pd.Timestamp:
+        return month_end(parse_month(self.month))
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One family of the catalog.
+
+    ``check_args`` raises ValueError with a reason for bad arguments; ``compute`` returns a
+    :class:`Value`; ``series`` (families with a history) returns the history up to the month.
+    """
+
+    family: str
+    pattern: str
+    unit: str
+    source: str
+    meaning: str
+    check_args: Callable[[tuple[str, ...], str], None]
+    compute: Callable[[Context, MetricRef], Value]
+    series: Callable[[Context, MetricRef], tuple[pd.Series, str]] | None = None
+
+
+# --- argument checks ------------------------------------------------------------------------
+
+
+def _args_index_sector(args: tuple[str, ...], at: str, *, allow_at: bool = True) -> None:
+    if not 1 <= len(args) <= 2:
+        raise ValueError("expected <index>[:<sector>]")
+    if args[0] not in INDEXES:
+        raise ValueError(f"index {args[0]!r} is not one of {', '.join(INDEXES)}")
+    if len(args) == 2 and args[1] not in SECTORS:
+        raise ValueError(f"sector {args[1]!r} is not one of {', '.join(SECTORS)}")
+    if at and not allow_at:
+        raise ValueError("takes no @date")
+    if at and not _DATE.match(at):
+        raise ValueError(f"price date {at!r} is not YYYY-MM-DD")
+
+
+def _args_no_at(check: Callable[[tuple[str, ...]], None]) -> Callable[[tuple[str, ...], str], None]:
+    def inner(args: tuple[str, ...], at: str) -> None:
+        if at:
+            raise ValueError("takes no @date")
+        check(args)
+
+    return inner
+
+
+def _check_pb(args: tuple[str, ...]) -> None:
+    bad = [a for a in args if a not in ("ex_hibm", "july")]
+    if bad or len(set(args)) != len(args):
+        raise ValueError("options are 'ex_hibm' and 'july'")
+
+
+def _check_return(args: tuple[str, ...]) -> None:
+    if not 2 <= len(args) <= 3:
+        raise ValueError("expected return:<TICKER>:<start YYYY-MM-DD>[:<end YYYY-MM-DD>]")
+    if not _TICKER.match(args[0]):
+        raise ValueError(f"{args[0]!r} is not a ticker")
+    for d in args[1:]:
+        if not _DATE.match(d):
+            raise ValueError(f"{d!r} is not a date YYYY-MM-DD")
+        pd.Timestamp(d)  # raises on 2025-02-30
+
+
+def _check_fred(args: tuple[str, ...]) -> None:
+    if not 1 <= len(args) <= 2 or args[0] not in _FRED_UNITS:
+        raise ValueError(
+            f"expected fred:<SERIES>[:<YYYY-MM>] with SERIES one of {', '.join(_FRED_UNITS)}"
+        )
+    if len(args) == 2 and not _MONTH.match(args[1]):
+        raise ValueError(f"{args[1]!r} is not a month YYYY-MM")
+
+
+def _check_fred_change(args: tuple[str, ...]) -> None:
+    if len(args) != 3 or args[0] not in _FRED_UNITS or not all(_MONTH.match(a) for a in args[1:]):
+        raise ValueError("expected fred_change:<SERIES>:<from YYYY-MM>:<to YYYY-MM>")
+
+
+def _check_fact(args: tuple[str, ...]) -> None:
+    if len(args) != 1 or not args[0]:
+        raise ValueError("expected fact:<id>")
+
+
+# --- S&P DJI sheet: forward / last-year P/E, EPS growth ----------------------------------------
+
+
+@dataclass(frozen=True)
+class _SheetRow:
+    pe_fwd: float
+    eps_fwd: float
+    eps_ly: float
+    pe_ly_sheet: float
+    fwd_year: int
+    edition: str
+    price_date: str
+    source: str
+
+
+def _sheet_row(ctx: Context, index: str, sector: str) -> _SheetRow | str:
+    a = ctx.table("spdji_annual_eps")
+    status = snapshot_status(a, ctx.month)
+    if status != "ok":
+        return status
+    rows = a[(a["index"] == index) & (a["sector"] == sector) & (a["basis"] == "operating")]
+    est = rows[rows["status"] == "estimate"]
+    if est.empty:
+        return f"no operating EPS estimate for {index} {sector} in the sheet"
+    fwd = int(est["year"].max())
+    by_year = rows.set_index("year")
+    if fwd - 1 not in by_year.index:
+        return f"no {fwd - 1} EPS for {index} {sector} in the sheet"
+    prov = provenance_of(a)
+    edition = prov.vintage.replace("as of", "").strip()
+    return _SheetRow(
+        pe_fwd=float(by_year.loc[fwd, "pe"]),
+        eps_fwd=float(by_year.loc[fwd, "eps"]),
+        eps_ly=float(by_year.loc[fwd - 1, "eps"]),
+        pe_ly_sheet=float(by_year.loc[fwd - 1, "pe"]),
+        fwd_year=fwd,
+        edition=edition,
+        price_date=SHEET_PRICE_DATE.get(edition, f"the sheet's price date (edition {edition})"),
+        source=prov.caption(),
+    )
+
+
+def _label(index: str, sector: str) -> str:
+    return index if sector == "All" else f"{index} {sector}"
+
+
+def _pe(ctx: Context, ref: MetricRef, *, forward: bool) -> Value:
+    index, sector = ref.args[0], ref.args[1] if len(ref.args) > 1 else "All"
+    unit = "x"
+    row = _sheet_row(ctx, index, sector)
+    if isinstance(row, str):
+        return Value(ref.name, None, unit, reason=row)
+    year = row.fwd_year if forward else row.fwd_year - 1
+    eps_word = f"{year}E EPS" if forward else f"{year} EPS (last year)"
+    if (row.eps_ly if not forward else row.eps_fwd) <= 0:
+        return Value(
+            ref.name, None, unit, reason=f"{_label(index, sector)} {year} EPS is not positive"
+        )
+    # Both bases on the forward P/E's price: price = P/E x EPS of the same row.
+    price = row.pe_fwd * row.eps_fwd
+    pe = price / (row.eps_fwd if forward else row.eps_ly)
+    if not ref.at or ref.at == row.price_date:
+        return Value(
+            ref.name, pe, unit, row.price_date, row.source, f"{eps_word}, price {row.price_date}"
+        )
+    year_end = f"{row.fwd_year - 1}-12-31"
+    if ref.at == year_end:
+        # The sheet's own last-year P/E is on the year-end price: exact, no proxy needed.
+        price_ye = row.pe_ly_sheet * row.eps_ly
+        pe = price_ye / (row.eps_fwd if forward else row.eps_ly)
+        return Value(
+            ref.name, pe, unit, year_end, row.source, f"{eps_word}, price {year_end} (sheet)"
+        )
+    proxy = "SPY" if (index, sector) == ("S&P 500", "All") else None
+    if index == "S&P 500" and sector != "All":
+        proxy = _SPDR_OF_SECTOR.get(sector)
+    if proxy is None or not _DATE.match(row.price_date):
+        return Value(
+            ref.name,
+            None,
+            unit,
+            reason=f"no daily price of {_label(index, sector)} (or an ETF tracking it) to move the sheet's "
+            f"P/E from {row.price_date} to {ref.at}",
+        )
+    move = window_return(ctx, proxy, ref.at, row.price_date)
+    if not move.available:
+        return Value(
+            ref.name,
+            None,
+            unit,
+            reason=f"moving the P/E to {ref.at} needs {proxy}'s closes: {move.reason}",
+        )
+    pe_at = pe / (1.0 + move.value)
+    return Value(
+        ref.name,
+        pe_at,
+        unit,
+        ref.at,
+        f"{row.source} | {move.source}",
+        f"{eps_word}, sheet P/E moved from {row.price_date} to {ref.at} by {proxy}'s close",
+    )
+
+
+def _eps_growth_forward(ctx: Context, ref: MetricRef) -> Value:
+    index, sector = ref.args[0], ref.args[1] if len(ref.args) > 1 else "All"
+    row = _sheet_row(ctx, index, sector)
+    if isinstance(row, str):
+        return Value(ref.name, None, "ratio", reason=row)
+    if row.eps_ly <= 0:
+        return Value(
+            ref.name,
+            None,
+            "ratio",
+            reason=f"{row.fwd_year - 1} EPS is not positive (growth from a loss)",
+        )
+    return Value(
+        ref.name,
+        row.eps_fwd / row.eps_ly - 1.0,
+        "ratio",
+        row.edition,
+        row.source,
+        f"operating EPS {row.fwd_year}E / {row.fwd_year - 1} ({row.eps_fwd:g} / {row.eps_ly:g})",
+    )
+
+
+def _eps_growth_5y(ctx: Context, ref: MetricRef) -> Value:
+    index, sector = ref.args[0], ref.args[1] if len(ref.args) > 1 else "All"
+    t = ctx.table("spdji_index_pe")
+    status = snapshot_status(t, ctx.month)
+    if status != "ok":
+        return Value(ref.name, None, "ratio", reason=status)
+    row = t[(t["index"] == index) & (t["sector"] == sector)]
+    if row.empty or pd.isna(row["eps_growth_5y"].iloc[0]):
+        return Value(
+            ref.name,
+            None,
+            "ratio",
+            reason=f"no 5-year projected growth for {_label(index, sector)}",
+        )
+    prov = provenance_of(t)
+    return Value(
+        ref.name,
+        float(row["eps_growth_5y"].iloc[0]),
+        "ratio",
+        prov.vintage.replace("as of", "").strip(),
+        prov.caption(),
+        "projected annual EPS growth, 5 years",
+    )
+
+
+# --- French size sorts: small/big P/B ----------------------------------------------------------
+
+
+def _pb_series(ctx: Context, ref: MetricRef) -> tuple[pd.Series, str]:
+    bm = clip_to_month(ctx.table("french_size_bm"), ctx.month)
+    suffix = "_ex_hibm" if "ex_hibm" in ref.args else ""
+    small, big = f"ME1{suffix}", f"ME5{suffix}"
+    if small not in bm:
+        raise DataError(f"no column {small}; run `rotation data build`", file="french_size_bm")
+    r = (bm[big] / bm[small]).dropna()  # P/B = 1 / (BE/ME)
+    if "july" in ref.args:
+        r = r[
+            r.index.month == 7
+        ]  # French re-forms the portfolios each June: one fresh sample a year
+    basis = "P/B of the smallest size quintile / the biggest (NYSE breakpoints, value-weighted)"
+    if suffix:
+        basis += ", without the SMALL HiBM and BIG HiBM corners"
+    if "july" in ref.args:
+        basis += ", July samples only"
+    return r, basis
+
+
+def _pb_value(ctx: Context, ref: MetricRef) -> Value:
+    r, basis = _pb_series(ctx, ref)
+    src = provenance_of(ctx.table("french_size_bm")).caption()
+    if r.empty:
+        return Value(
+            ref.name, None, "x", reason=f"no French size-sort data on or before {ctx.month}"
+        )
+    return Value(ref.name, float(r.iloc[-1]), "x", str(r.index[-1]), src, basis)
+
+
+# --- prices ------------------------------------------------------------------------------------
+
+
+def window_return(ctx: Context, ticker: str, start: str, end: str | None = None) -> Value:
+    """Total return (decimal) of ``ticker`` from its close on or before ``start`` to its close on or
+    before ``end`` (default: the report month's last close), from the ``etf_close`` table.
+
+    Not available, with the reason, when the window is after the report month, starts or ends
+    outside the ticker's data, or spans a gap: a missing close on any row of the table inside the
+    window, or two rows more than five days apart. A return is never computed across a gap.
+    """
+    name = f"return:{ticker}:{start}" + (f":{end}" if end else "")
+    close = ctx.table("etf_close")
+    src = provenance_of(close).caption()
+    if ticker not in close:
+        return Value(name, None, "ratio", reason=f"no prices for {ticker} in the price table")
+    t0 = pd.Timestamp(start)
+    t1 = pd.Timestamp(end) if end else ctx.month_end
+    if t1 > ctx.month_end:
+        return Value(name, None, "ratio", reason=f"the window ends {t1.date()}, after {ctx.month}")
+    if t0 >= ctx.month_end:
+        return Value(
+            name, None, "ratio", reason=f"the window starts {t0.date()}, after {ctx.month}"
+        )
+    if t1 <= t0:
+        return Value(name, None, "ratio", reason=f"the window {t0.date()} .. {t1.date()} is empty")
+    s = close[ticker]
+    first, last = s.first_valid_index(), s.last_valid_index()
+    if first is None:
+        return Value(name, None, "ratio", reason=f"no closes of {ticker}")
+    cover = f"{ticker} has closes {first.date()} .. {last.date()}"
+    if t0 < first:
+        return Value(
+            name, None, "ratio", reason=f"the window starts {t0.date()}, before the data ({cover})"
+        )
+    if end is None and last < parse_month(ctx.month).start_time:
+        return Value(name, None, "ratio", reason=f"no close of {ticker} in {ctx.month} ({cover})")
+    if t1 - last > _MAX_ROW_GAP:
+        return Value(
+            name,
+            None,
+            "ratio",
+            reason=f"the window ends {t1.date()}, after {ticker}'s last close ({cover})",
+        )
+    rows = s.loc[:t1]
+    rows = rows.loc[rows.index[rows.index <= t0][-1] :]
+    missing = rows[rows.isna()]
+    if len(missing):
+        before = s.loc[: missing.index[0]].last_valid_index()
+        after = s.loc[missing.index[0] :].first_valid_index()
+        gap = f"{before.date() if before is not None else '?'} -> {after.date() if after is not None else 'no later close'}"
+        return Value(
+            name,
+            None,
+            "ratio",
+            reason=f"{ticker} prices have a gap {gap} inside the window {t0.date()} .. {t1.date()}",
+        )
+    steps = rows.index.to_series().diff()
+    if (steps > _MAX_ROW_GAP).any():
+        at = steps.idxmax()
+        prev = rows.index[rows.index < at][-1]
+        return Value(
+            name,
+            None,
+            "ratio",
+            reason=f"the price table has no rows {prev.date()} -> {at.date()} inside the window",
+        )
+    a, b = rows.index[0], rows.index[-1]
+    return Value(
+        name,
+        float(rows.iloc[-1] / rows.iloc[0] - 1.0),
+        "ratio",
+        str(b.date()),
+        src,
+        f"{ticker} close {a.date()} to {b.date()}",
+    )
+
+
+def _return(ctx: Context, ref: MetricRef) -> Value:
+    v = window_return(ctx, ref.args[0], ref.args[1], ref.args[2] if len(ref.args) > 2 else None)
+    return Value(ref.name, v.value, v.unit, v.as_of, v.source, v.basis, v.reason)
+
+
+# --- FRED --------------------------------------------------------------------------------------
+
+
+def _fred_series(ctx: Context, ref: MetricRef) -> tuple[pd.Series, str]:
+    f = clip_to_month(ctx.table("fred_monthly"), ctx.month)
+    return f[ref.args[0]].dropna(), f"FRED {ref.args[0]}, monthly mean"
+
+
+def _fred(ctx: Context, ref: MetricRef) -> Value:
+    s, basis = _fred_series(ctx, ref)
+    unit = _FRED_UNITS[ref.args[0]]
+    src = provenance_of(ctx.table("fred_monthly")).caption()
+    if len(ref.args) > 1:
+        p = pd.Period(ref.args[1], "M")
+        if p > parse_month(ctx.month):
+            return Value(ref.name, None, unit, reason=f"{p} is after {ctx.month}")
+        s = s.loc[s.index <= p]
+        if s.empty or s.index[-1] != p:
+            return Value(ref.name, None, unit, reason=f"no {ref.args[0]} value for {p}")
+    if s.empty:
+        return Value(
+            ref.name, None, unit, reason=f"no {ref.args[0]} value on or before {ctx.month}"
+        )
+    return Value(ref.name, float(s.iloc[-1]), unit, str(s.index[-1]), src, basis)
+
+
+def _fred_change(ctx: Context, ref: MetricRef) -> Value:
+    sid, a, b = ref.args
+    va = _fred(ctx, MetricRef(f"fred:{sid}:{a}", "fred", (sid, a)))
+    vb = _fred(ctx, MetricRef(f"fred:{sid}:{b}", "fred", (sid, b)))
+    unit = "pp" if _FRED_UNITS[sid] in ("pp", "percent") else _FRED_UNITS[sid]
+    for v in (va, vb):
+        if not v.available:
+            return Value(ref.name, None, unit, reason=v.reason)
+    return Value(
+        ref.name,
+        vb.value - va.value,
+        unit,
+        b,
+        va.source,
+        f"{sid} monthly mean {b} minus {a} ({vb.value:.2f} - {va.value:.2f})",
+    )
+
+
+# --- curated facts -----------------------------------------------------------------------------
+
+
+def _fact(ctx: Context, ref: MetricRef) -> Value:
+    from ..facts import facts_as_of
+
+    fid = ref.args[0]
+    if fid not in ctx.facts.index:
+        return Value(ref.name, None, "x", reason=f"no fact {fid!r} in data/facts.csv")
+    row = ctx.facts.loc[fid]
+    unit = str(row["unit"])
+    if fid not in facts_as_of(ctx.facts, ctx.month).index:
+        return Value(
+            ref.name, None, unit, reason=f"fact {fid} is dated {row['as_of']}, after {ctx.month}"
+        )
+    return Value(
+        ref.name,
+        float(row["value"]),
+        unit,
+        str(row["as_of"]),
+        f"{row['publisher']}, {row['title']} ({row['url']})",
+        f"{row['subject']} {row['definition']}".strip(),
+        qualifier=str(row["qualifier"]),
+    )
+
+
+def _fact_ratio(ctx: Context, ref: MetricRef) -> Value:
+    a, b = (_fact(ctx, MetricRef(f"fact:{x}", "fact", (x,))) for x in ref.args)
+    for v in (a, b):
+        if not v.available:
+            return Value(ref.name, None, "x", reason=v.reason)
+    source = " | ".join(dict.fromkeys((a.source, b.source)))
+    basis = f"{a.basis} / {b.basis} ({a.shown()} / {b.shown()})"
+    return Value(ref.name, a.value / b.value, "x", max(a.as_of, b.as_of), source, basis)
+
+
+def _check_fact_ratio(args: tuple[str, ...]) -> None:
+    if len(args) != 2 or not all(args):
+        raise ValueError("expected fact_ratio:<id>:<id>")
+
+
+CATALOG: dict[str, MetricSpec] = {
+    m.family: m
+    for m in [
+        MetricSpec(
+            "pe_forward",
+            "pe_forward:<index>[:<sector>][@YYYY-MM-DD]",
+            "x",
+            "S&P DJI sheet (spdji_annual_eps)",
+            "price / next-year operating EPS estimate (2026E in the 2026-01-30 edition), at the sheet's "
+            "price date for all indexes; @date moves the price to another date (the year-end price from "
+            "the sheet, other dates by SPY or the sector SPDR)",
+            lambda a, at: _args_index_sector(a, at),
+            lambda c, r: _pe(c, r, forward=True),
+        ),
+        MetricSpec(
+            "pe_last_year",
+            "pe_last_year:<index>[:<sector>][@YYYY-MM-DD]",
+            "x",
+            "S&P DJI sheet (spdji_annual_eps)",
+            "the same price / last year's operating EPS (2025 in the 2026-01-30 edition)",
+            lambda a, at: _args_index_sector(a, at),
+            lambda c, r: _pe(c, r, forward=False),
+        ),
+        MetricSpec(
+            "eps_growth_forward",
+            "eps_growth_forward:<index>[:<sector>]",
+            "ratio",
+            "S&P DJI sheet (spdji_annual_eps)",
+            "next-year operating EPS estimate / last year's - 1 (2026E / 2025)",
+            lambda a, at: _args_index_sector(a, at, allow_at=False),
+            _eps_growth_forward,
+        ),
+        MetricSpec(
+            "eps_growth_5y",
+            "eps_growth_5y:<index>[:<sector>]",
+            "ratio",
+            "S&P DJI sheet (spdji_index_pe)",
+            "projected annual EPS growth over 5 years",
+            lambda a, at: _args_index_sector(a, at, allow_at=False),
+            _eps_growth_5y,
+        ),
+        MetricSpec(
+            "pb_small_big",
+            "pb_small_big[:ex_hibm][:july]",
+            "x",
+            "Kenneth R. French Data Library, 25 size x BE/ME portfolios (french_size_bm)",
+            "P/B of the smallest size quintile / the biggest (value-weighted, NYSE breakpoints), latest month; "
+            "ex_hibm: without the two high-BE/ME corner portfolios; july: July samples only",
+            _args_no_at(_check_pb),
+            _pb_value,
+            _pb_series,
+        ),
+        MetricSpec(
+            "return",
+            "return:<TICKER>:<start>[:<end>]",
+            "ratio",
+            "daily ETF closes (etf_close)",
+            "total return from the close on or before start to the close on or before end (default: the "
+            "report month's last close); not available across a gap in the prices",
+            _args_no_at(_check_return),
+            _return,
+        ),
+        MetricSpec(
+            "fred",
+            "fred:<SERIES>[:<YYYY-MM>]",
+            "percent / pp",
+            "FRED (fred_monthly): DFF, DGS10, T10Y2Y, CPILFESL",
+            "monthly mean of the series in that month (default: the latest on or before the report month)",
+            _args_no_at(_check_fred),
+            _fred,
+            _fred_series,
+        ),
+        MetricSpec(
+            "fred_change",
+            "fred_change:<SERIES>:<from YYYY-MM>:<to YYYY-MM>",
+            "pp",
+            "FRED (fred_monthly)",
+            "change of the monthly mean between two months",
+            _args_no_at(_check_fred_change),
+            _fred_change,
+        ),
+        MetricSpec(
+            "fact",
+            "fact:<id>",
+            "the fact's unit",
+            "data/facts.csv (each row cites its source)",
+            "a curated published figure or the article's own number; not used before its date",
+            _args_no_at(_check_fact),
+            _fact,
+        ),
+        MetricSpec(
+            "fact_ratio",
+            "fact_ratio:<id>:<id>",
+            "x",
+            "data/facts.csv",
+            "the first fact divided by the second (e.g. a claimed P/B over another)",
+            _args_no_at(_check_fact_ratio),
+            _fact_ratio,
+        ),
+    ]
+}
+
+
+def parse_metric(name: str, *, fact_ids: Mapping | set | None = None) -> MetricRef:
+    """Validate a metric name against the catalog (no data read).
+
+    Raises
+    ------
+    ValueError
+        Unknown family or bad arguments; the message says what is expected.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("a metric name must be a non-empty string")
+    base, _, at = name.strip().partition("@")
+    family, *args = base.split(":")
+    spec = CATALOG.get(family)
+    if spec is None:
+        raise ValueError(f"unknown metric {family!r} (known: {', '.join(CATALOG)})")
+    spec.check_args(tuple(args), at)
+    if family in ("fact", "fact_ratio") and fact_ids is not None:
+        for fid in args:
+            if fid not in fact_ids:
+                raise ValueError(f"no fact {fid!r} in data/facts.csv")
+    return MetricRef(name.strip(), family, tuple(args), at)
+
+
+def evaluate(ctx: Context, name: str) -> Value:
+    """Compute metric ``name`` as of ``ctx.month``."""
+    ref = parse_metric(name)
+    return CATALOG[ref.family].compute(ctx, ref)
+
+
+def history(ctx: Context, name: str) -> tuple[pd.Series, str, str, str]:
+    """The history of a metric up to the month: ``(series, basis, source, unit)``; for families
+    with one (pb_small_big, fred)."""
+    ref = parse_metric(name)
+    spec = CATALOG[ref.family]
+    if spec.series is None:
+        raise ValueError(
+            f"metric {ref.family!r} has no history (families with one: pb_small_big, fred)"
+        )
+    s, basis = spec.series(ctx, ref)
+    table = "french_size_bm" if ref.family == "pb_small_big" else "fred_monthly"
+    unit = "x" if ref.family == "pb_small_big" else _FRED_UNITS[ref.args[0]]
+    return s, basis, provenance_of(ctx.table(table)).caption(), unit
