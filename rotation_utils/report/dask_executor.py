@@ -177,6 +177,9 @@ class ReportWorkerPlugin(_WorkerPlugin):
     """
 
     name = PLUGIN_NAME
+    # registered once per worker: a later run's registration leaves the plugin, and so its warm
+    # kernels, in place (a replaced plugin would be torn down under a job that may still run)
+    idempotent = True
 
     def __init__(self) -> None:
         self._fresh()
@@ -198,9 +201,9 @@ class ReportWorkerPlugin(_WorkerPlugin):
         self._root = Path(worker.local_directory) / "rotation"
 
     def teardown(self, worker: Any) -> None:
-        from .kernels import shutdown_warm_kernels
+        from .kernels import kill_warm_kernels
 
-        shutdown_warm_kernels()
+        kill_warm_kernels()
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
 

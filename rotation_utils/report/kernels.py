@@ -31,6 +31,7 @@ __all__ = [
     "split_jobs",
     "WARM_IMPORTS",
     "shutdown_warm_kernels",
+    "kill_warm_kernels",
 ]
 
 KERNEL_START_TRIES = 3
@@ -242,6 +243,7 @@ def run_month_job(job: MonthJob) -> list[NotebookResult]:
 _WARM: dict[int, Any] = {}  # thread ident -> kernel manager
 _WARM_LOCK = threading.Lock()
 _FINALIZER: list[Any] = []
+_CLOSED: list[bool] = []  # set by kill_warm_kernels: this process is closing
 
 
 def _kernel_manager_class():
@@ -328,6 +330,24 @@ def _shutdown_warm() -> None:
         _shutdown(km)
 
 
+def kill_warm_kernels() -> None:
+    """Kill every warm kernel process of this process and start no new one: for a Dask worker
+    that closes while a job may still be talking to its kernel from another thread, so nothing
+    here touches that job's sockets (closing them under it can hang the worker's exit)."""
+    import shutil
+
+    with _WARM_LOCK:
+        _CLOSED.append(True)
+        kms = list(_WARM.values())
+        _WARM.clear()
+    for km in kms:
+        proc = getattr(km.provisioner, "process", None)
+        with contextlib.suppress(Exception):
+            proc.kill()
+            proc.wait(timeout=5)
+        shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)
+
+
 def shutdown_warm_kernels() -> None:
     """Shut down every warm kernel of this process (at exit, or when a Dask worker closes)."""
     with _WARM_LOCK:
@@ -372,6 +392,8 @@ def _warm_kernel():
     km = _WARM.get(threading.get_ident())
     if km is not None:
         return km
+    if _CLOSED:
+        raise RuntimeError("this worker is closing: no new kernel")
     km = _kernel_manager_class()(kernel_name="python3")
     run_sync(km.start_kernel)(extra_arguments=_KERNEL_ARGS)
     with _WARM_LOCK:
