@@ -168,7 +168,8 @@ def test_a_job_that_keeps_killing_workers_fails_its_month_and_the_others_publish
 
 def test_a_worker_that_cannot_read_the_data_fails_its_job_naming_itself(client, tmp_path):
     job = MonthJob("2026-05", (str(ROOT / "notebooks" / "01_valuation_gaps.ipynb"),), "unused")
-    remote = RemoteJob(job, (("01_valuation_gaps.ipynb", b"{}"),), DataSpec("t1", mirror="/nope"))
+    spec = DataSpec("t1", mirror="/nope", staged=str(tmp_path / "not-visible-here"))
+    remote = RemoteJob(job, (("01_valuation_gaps.ipynb", b"{}"),), spec)
     result = client.submit(run_remote_job, remote, pure=False).result(timeout=60)
     (r,) = result.results
     assert r.status == "failed" and result.worker.startswith("tcp://127.0.0.1:")
@@ -215,10 +216,13 @@ def test_ctrl_c_cancels_the_jobs_and_leaves_no_partial_month(cluster, client, tm
     def rotation_tasks(dask_scheduler=None) -> list[str]:
         return [str(k) for k in dask_scheduler.tasks if str(k).startswith("rotation-")]
 
+    def month_jobs(dask_scheduler=None) -> list[str]:
+        return [str(k) for k in dask_scheduler.tasks if str(k).startswith("rotation-2026-")]
+
     deadline = time.time() + 60
-    while time.time() < deadline and not client.run_on_scheduler(rotation_tasks):
+    while time.time() < deadline and not client.run_on_scheduler(month_jobs):
         time.sleep(0.2)
-    assert client.run_on_scheduler(rotation_tasks), "no job reached the scheduler"
+    assert client.run_on_scheduler(month_jobs), "no job reached the scheduler"
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130 and "Traceback" not in err, err

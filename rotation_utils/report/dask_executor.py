@@ -58,6 +58,7 @@ __all__ = [
     "RemoteResult",
     "ReportWorkerPlugin",
     "run_remote_job",
+    "warm_up_worker",
     "require_distributed",
     "local_cluster",
 ]
@@ -125,13 +126,15 @@ def parse_scheduler(value: str) -> SchedulerSpec:
 
 @dataclass(frozen=True)
 class DataSpec:
-    """The data a worker reads for run ``run``: the mirror at ``mirror`` (tables built on the
-    worker), else ``data_dir`` (the client's explicit ``ROTATION_DATA_DIR``), else the worker's
-    own embedded ``data/``."""
+    """The data a worker reads for run ``run``: the tables the client staged at ``staged`` when
+    the worker sees that folder (same host or a shared file system), else the mirror at
+    ``mirror`` (tables built on the worker), else ``data_dir`` (the client's explicit
+    ``ROTATION_DATA_DIR``), else the worker's own embedded ``data/``."""
 
     run: str
     mirror: str | None = None
     data_dir: str | None = None
+    staged: str | None = None
 
 
 @dataclass(frozen=True)
@@ -252,8 +255,10 @@ class ReportWorkerPlugin(_WorkerPlugin):
                 os.environ["ROTATION_MIRROR"] = spec.mirror
             elif spec.data_dir:
                 os.environ["ROTATION_DATA_DIR"] = spec.data_dir
-            # the same staging step as the client's: tables built from the mirror, or data/ as is
-            data = _stage_data(run_dir) if spec.mirror else embedded_dir()
+            if spec.staged and (Path(spec.staged) / "manifest.json").is_file():
+                data = Path(spec.staged)  # the client's own tables: nothing to build
+            else:  # the client's staging step: tables built from the mirror, or data/ as is
+                data = _stage_data(run_dir) if spec.mirror else embedded_dir()
             manifest = data / "manifest.json"
             if not manifest.is_file():
                 from ..errors import DataError
@@ -290,6 +295,13 @@ def _plugin() -> tuple[ReportWorkerPlugin, Any]:
 
 
 _LOCAL_PLUGIN = ReportWorkerPlugin()
+
+
+def warm_up_worker() -> None:
+    """Start this worker's kernel and imports ahead of its first job (never fails)."""
+    from .kernels import warm_up
+
+    warm_up()
 
 
 def _failed(job: MonthJob, error: str) -> list[NotebookResult]:
@@ -412,7 +424,19 @@ class DaskExecutor:
                 f"--scheduler or {SCHEDULER_ENV}"
             ) from None
         self._client.register_plugin(ReportWorkerPlugin(), name=PLUGIN_NAME)
-        self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+        workers = list(self._client.scheduler_info().get("workers", {}))
+        self.workers = max(1, len(workers))
+        # kernels start and imports run on the workers while the client stages the data
+        self._futures = [
+            self._client.submit(
+                warm_up_worker,
+                key=f"rotation-warm-up-{uuid.uuid4().hex[:8]}",
+                workers=[w],
+                allow_other_workers=False,
+                pure=False,
+            )
+            for w in workers
+        ]
 
     def __exit__(self, *exc: object) -> None:
         # Ctrl-C or an error: nothing left running for a run that will not publish
@@ -432,18 +456,21 @@ class DaskExecutor:
         completes. A job the cluster gave up on yields failed results with the reason."""
         from distributed import as_completed
 
+        from .summary import data_vintages
+
         if self._client is None:
             raise RuntimeError("DaskExecutor.run outside its `with` block")
         sources = {nb: Path(nb).read_bytes() for j in jobs for nb in j.notebooks}
-        data = _data_spec()
-        expected = _client_vintages(jobs)
+        staged = next((dict(j.env).get("ROTATION_DATA_DIR") for j in jobs), None)
+        data = _data_spec(staged)
+        expected = data_vintages(Path(staged)) if staged else None
         by_future = {}
         for j in jobs:
             remote = RemoteJob(j, tuple((Path(nb).name, sources[nb]) for nb in j.notebooks), data)
             key = f"rotation-{j.month}-{'-'.join(Path(nb).stem for nb in j.notebooks)}-{uuid.uuid4().hex[:8]}"
             by_future[self._client.submit(run_remote_job, remote, key=key, pure=False)] = j
-        self._futures = list(by_future)
-        for fut in as_completed(self._futures, loop=self._client.loop):
+        self._futures += list(by_future)
+        for fut in as_completed(list(by_future), loop=self._client.loop):
             job = by_future[fut]
             try:
                 remote_result = fut.result()
@@ -479,24 +506,14 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}"
 
 
-def _data_spec() -> DataSpec:
-    """What the workers read: the client's mirror, or its explicit data folder, or data/."""
+def _data_spec(staged: str | None) -> DataSpec:
+    """What the workers read: the client's staged tables if they see them, else the client's
+    mirror, or its explicit data folder, or their own data/."""
     from ..sources._fetch import mirror_dir
 
     mirror = mirror_dir()
     explicit = os.environ.get("ROTATION_DATA_DIR", "").strip() or None
-    return DataSpec(uuid.uuid4().hex[:12], str(mirror) if mirror else None, explicit)
-
-
-def _client_vintages(jobs: Sequence[MonthJob]) -> dict[str, str] | None:
-    """The vintages of the tables the client staged (what summary.json reports)."""
-    from .summary import data_vintages
-
-    for j in jobs:
-        d = dict(j.env).get("ROTATION_DATA_DIR")
-        if d:
-            return data_vintages(Path(d))
-    return None
+    return DataSpec(uuid.uuid4().hex[:12], str(mirror) if mirror else None, explicit, staged)
 
 
 def _receive(

@@ -32,6 +32,7 @@ __all__ = [
     "WARM_IMPORTS",
     "shutdown_warm_kernels",
     "kill_warm_kernels",
+    "warm_up",
 ]
 
 KERNEL_START_TRIES = 3
@@ -162,13 +163,18 @@ def _noop() -> None:
 
 
 def _prewarm() -> None:
-    """Worker initializer: start the kernel and queue the :data:`WARM_IMPORTS` for it (a shell
-    request sent before the kernel is up waits in ZeroMQ and runs as soon as it is), then import
-    papermill and nbconvert here while the kernel boots. Never fails: a kernel that did not come
-    up is started again by the first job, whose reset waits for the imports."""
+    """Pool worker initializer: :func:`warm_up`, and a fast exit."""
     import atexit
 
     atexit.register(_fast_exit)
+    warm_up()
+
+
+def warm_up() -> None:
+    """Start this worker thread's kernel and queue the :data:`WARM_IMPORTS` for it (a shell
+    request sent before the kernel is up waits in ZeroMQ and runs as soon as it is), then import
+    papermill and nbconvert here while the kernel boots. Never fails: a kernel that did not come
+    up is started again by the first job, whose reset waits for the imports."""
     # nbformat validates with jsonschema, which imports rfc3987_syntax when it is installed (a
     # dependency of jupyterlab's event schemas) and compiles its IRI grammar: 0.7 s per worker
     # for a format no notebook schema uses. Without it jsonschema skips the "iri" check.
