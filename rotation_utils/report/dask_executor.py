@@ -297,6 +297,16 @@ def _plugin() -> tuple[ReportWorkerPlugin, Any]:
 _LOCAL_PLUGIN = ReportWorkerPlugin()
 
 
+def _by_month(jobs: Sequence[MonthJob]) -> list[MonthJob]:
+    """One job per month (its notebooks in order, in one warm kernel): a task on a cluster costs
+    a scheduler round trip, paid per month instead of per notebook, and a month is what a
+    worker's death retries or fails."""
+    merged: dict[tuple, list[str]] = {}
+    for j in jobs:
+        merged.setdefault((j.month, j.out_dir, j.env, j.with_code), []).extend(j.notebooks)
+    return [MonthJob(m, tuple(nbs), out, env, code) for (m, out, env, code), nbs in merged.items()]
+
+
 def warm_up_worker() -> None:
     """Start this worker's kernel and imports ahead of its first job (never fails)."""
     from .kernels import warm_up
@@ -460,6 +470,7 @@ class DaskExecutor:
 
         if self._client is None:
             raise RuntimeError("DaskExecutor.run outside its `with` block")
+        jobs = _by_month(jobs)
         sources = {nb: Path(nb).read_bytes() for j in jobs for nb in j.notebooks}
         staged = next((dict(j.env).get("ROTATION_DATA_DIR") for j in jobs), None)
         data = _data_spec(staged)
