@@ -1,7 +1,7 @@
 """Report jobs on a Dask distributed cluster: the same job function as the local process pool.
 
-:class:`DaskExecutor` is a :class:`~rotation_utils.report.kernels.JobExecutor`: it submits each
-:class:`~rotation_utils.report.kernels.MonthJob` to the cluster, where :func:`run_remote_job`
+:class:`DaskExecutor` is a :class:`~rotation_utils.report.kernels.JobExecutor`: it submits one
+:class:`~rotation_utils.report.kernels.MonthJob` per month to the cluster, where :func:`run_remote_job`
 runs it with :func:`~rotation_utils.report.kernels.run_month_job` (the function the local pool
 runs) in a scratch folder of the worker, and sends back the results with the files they wrote
 (executed notebooks, HTML pages, figures). The client writes those files into its staging folder;
