@@ -34,10 +34,16 @@ lint: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest tests
 
-# Notebooks are checked against their committed outputs, which are made from the embedded data/.
+# Notebooks are checked against their committed outputs (made from the embedded data/): first on data/
+# alone, then, when ROTATION_MIRROR is set (as in CI), again on the raw files, which must show the same.
+NBVAL = $(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg \
+        -p no:cacheprovider
 nbval: $(VENV)/.installed-dev
-	env -u ROTATION_MIRROR $(BIN)/python -m pytest --nbval notebooks \
-	    --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+	env -u ROTATION_MIRROR $(NBVAL)
+	@if [ -n "$$ROTATION_MIRROR" ]; then \
+	    echo "nbval on the mirror $$ROTATION_MIRROR"; \
+	    ROTATION_MIRROR="$$(realpath "$$ROTATION_MIRROR")" $(NBVAL); \
+	fi
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

@@ -3,16 +3,21 @@ notebook shows. Pure functions of their inputs plus the report month (no look-ah
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
+from .errors import DataError
 from .months import clip_to_month, month_end, parse_month
 from .provenance import provenance_of, with_provenance
+from .sources.prices import Segment
 from .spreads import (
     at_52_week_high,
     expanding_percentile,
     period_return,
     rate_regime,
     relative_pe_discount,
+    relative_strength,
     rrg,
     valuation_percentile,
     widest_since,
@@ -20,7 +25,8 @@ from .spreads import (
 )
 
 __all__ = [
-    "snapshot_status",
+    "Availability",
+    "snapshot_availability",
     "index_pe_summary",
     "sector_pe_table",
     "size_pb_ratio",
@@ -31,6 +37,9 @@ __all__ = [
     "calendar_eps_growth",
     "weekly_closes",
     "rrg_table",
+    "rrg_latest",
+    "relative_strength_runs",
+    "gap_spans",
     "quarterly_relative_returns",
     "rotation_test",
     "fifty_two_week_highs",
@@ -40,22 +49,55 @@ __all__ = [
     "price_coverage",
     "window_start",
     "DOT_COM",
+    "Measured",
+    "price_segments",
+    "segments_in_window",
+    "ticker_return",
+    "price_caption",
+    "break_at_gaps",
+    "PEBasis",
+    "pe_basis",
+    "sector_pe_forward",
+    "MoveSince",
+    "price_move_since",
+    "difference",
+    "pe_basis_table",
 ]
 
 #: The dot-com bubble and bust, marked on history figures.
 DOT_COM = (pd.Period("1998-01", "M"), pd.Period("2002-12", "M"))
 
 
-def snapshot_status(table: pd.DataFrame, month: str) -> str:
-    """ "ok" when a snapshot table (e.g. the S&P DJI sheet) is dated on or before the month end;
-    else the reason it cannot be used without look-ahead."""
-    vintage = provenance_of(table).vintage  # "as of YYYY-MM-DD"
-    as_of = pd.Timestamp(vintage.replace("as of", "").strip())
+@dataclass(frozen=True)
+class Availability:
+    """Whether a dated snapshot (e.g. the S&P DJI sheet) may be used as of a report month.
+
+    Attributes
+    ----------
+    as_of : str
+        The snapshot's own date (YYYY-MM-DD).
+    reason : str
+        Why it cannot be used ("" when it can).
+    """
+
+    as_of: str
+    reason: str = ""
+
+    @property
+    def available(self) -> bool:
+        return not self.reason
+
+
+def snapshot_availability(table: pd.DataFrame, month: str) -> Availability:
+    """A snapshot table is available when it is dated on or before the month end; otherwise the
+    reason is that using it would look ahead."""
+    as_of = _edition(table)
     if as_of <= month_end(parse_month(month)):
-        return "ok"
-    return (
+        return Availability(str(as_of.date()))
+    return Availability(
+        str(as_of.date()),
         f"the S&P DJI sheet is dated {as_of.date()}, after {month}: using it would look ahead, "
-        "and no earlier edition is mirrored"
+        "and no earlier edition is mirrored",
     )
 
 
@@ -82,14 +124,18 @@ def sector_pe_table(index_pe: pd.DataFrame, value: str = "pe") -> pd.DataFrame:
     return t
 
 
-def size_pb_ratio(size_bm: pd.DataFrame, month: str) -> pd.Series:
+def size_pb_ratio(size_bm: pd.DataFrame, month: str, *, ex_hibm: bool = False) -> pd.Series:
     """P/B of the smallest size quintile over P/B of the biggest, monthly, up to ``month``.
 
     P/B = 1 / (value-weighted BE/ME), so the ratio is ``BE/ME(ME5) / BE/ME(ME1)`` (x); below 1
-    small caps are cheaper on book value.
+    small caps are cheaper on book value. ``ex_hibm``: both quintiles without their
+    high-BE/ME corner portfolio (columns ``ME1_ex_hibm``, ``ME5_ex_hibm``).
     """
     b = clip_to_month(size_bm, month)
-    r = (b["ME5"] / b["ME1"]).dropna().rename("small_big_pb_ratio")
+    small, big = ("ME1_ex_hibm", "ME5_ex_hibm") if ex_hibm else ("ME1", "ME5")
+    if small not in b:
+        raise DataError(f"no column {small}; run `rotation data build`", file="french_size_bm")
+    r = (b[big] / b[small]).dropna().rename("small_big_pb_ratio")
     return with_provenance(r, provenance_of(size_bm))
 
 
@@ -117,21 +163,20 @@ def size_pb_stats(ratio: pd.Series) -> dict:
     }
 
 
-def next_year_pe(
-    revisions: pd.DataFrame, estimate_year: int, month: str
-) -> tuple[float | None, str, str]:
-    """S&P 500 P/E on the next year's estimate from the latest observation on or before the
-    month end: ``(value or None, as_of date, reason when None)``."""
+def next_year_pe(revisions: pd.DataFrame, estimate_year: int, month: str) -> Measured:
+    """S&P 500 P/E (x) on the next year's estimate from the latest observation on or before the
+    month end, dated by that observation (its price date); unavailable with the reason when
+    there is none."""
     r = clip_to_month(revisions, month)
-    col = f"pe_{estimate_year + 1}"
+    year = estimate_year + 1
+    col = f"pe_{year}"
     if r.empty or col not in r or r[col].dropna().empty:
-        return (
-            None,
-            "",
-            f"no S&P DJI observation of the {estimate_year + 1} P/E on or before {month}",
+        return Measured(
+            None, month, f"no S&P DJI observation of the {year} P/E on or before {month}"
         )
     s = r[col].dropna()
-    return float(s.iloc[-1]), str(s.index[-1].date()), ""
+    as_of = str(s.index[-1].date())
+    return Measured(float(s.iloc[-1]), as_of, "", f"{year}E, prices {as_of}")
 
 
 def quarterly_eps_as_of(
@@ -144,7 +189,7 @@ def quarterly_eps_as_of(
     before the month end (results are out within about six weeks) and no estimates, since the
     sheet's estimates were made after the month.
     """
-    if snapshot_status(quarterly, month) == "ok":
+    if snapshot_availability(quarterly, month).available:
         return quarterly
     cutoff = month_end(parse_month(month)) - pd.Timedelta(days=report_lag_days)
     out = quarterly[(quarterly["status"] == "actual") & (quarterly.index <= cutoff)]
@@ -183,8 +228,15 @@ def calendar_eps_growth(
 
 
 def weekly_closes(close: pd.DataFrame) -> pd.DataFrame:
-    """Last close of each week ending Friday."""
-    return close.resample("W-FRI").last().dropna(how="all")
+    """Last close of each week ending Friday, dated by the week's last trading day in the data
+    (not the Friday label, which can fall after the report month)."""
+    c = close.dropna(how="all")
+    last_day = c.index.to_series().resample("W-FRI").max()
+    w = c.resample("W-FRI").last()
+    keep = last_day.notna().to_numpy()
+    w = w[keep]
+    w.index = pd.DatetimeIndex(last_day[keep].to_numpy(), name=close.index.name)
+    return w.dropna(how="all")
 
 
 def rrg_table(
@@ -195,23 +247,50 @@ def rrg_table(
     w = weekly_closes(close)
     parts = []
     for t in tickers:
-        r = rrg(w[t], w[benchmark], window=window, momentum=momentum).dropna()
+        r = rrg(w[t], w[benchmark], window=window, momentum=momentum)
+        # A provider gap leaves weeks without a close; the rolling windows restart after it, and
+        # ``run`` numbers the stretches between gaps so a tail never crosses one.
+        r["run"] = w[t].isna().cumsum()
+        r = r.dropna(subset=["rs_ratio", "rs_momentum"])
         r["ticker"] = t
         parts.append(r)
     out = pd.concat(parts).reset_index().rename(columns={"index": "date"})
     return out
 
 
+def rrg_latest(rrg_long: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Each ticker's latest RS-ratio, RS-momentum and quadrant with its own week, sorted by
+    RS-ratio, and the tickers whose latest week is older than the newest week in the table
+    (their prices stop earlier or restarted after a gap too recently to have a reading)."""
+    last = rrg_long.sort_values("date").groupby("ticker").tail(1).set_index("ticker")
+    newest = last["date"].max()
+    out = last[["date", "rs_ratio", "rs_momentum", "quadrant"]].sort_values("rs_ratio")
+    out = out.assign(date=out["date"].dt.strftime("%Y-%m-%d")).rename(columns={"date": "week"})
+    stale = sorted(last.index[last["date"] < newest])
+    return out, stale
+
+
 def quarterly_relative_returns(
-    close: pd.DataFrame, benchmark: str, month: str, quarters: int = 8
+    close: pd.DataFrame,
+    benchmark: str,
+    month: str,
+    quarters: int = 8,
+    segments: dict[str, list[Segment]] | None = None,
 ) -> pd.DataFrame:
     """Return of each ticker minus the benchmark's, per calendar quarter (decimal), for the last
-    ``quarters`` quarters that ended on or before the month end."""
+    ``quarters`` quarters that ended on or before the month end; NaN for a quarter a ticker's
+    provider gap (from ``segments``) falls in."""
     c = clip_to_month(close, month)
     q = c.resample("QE").last()
     end = month_end(parse_month(month))
     q = q[q.index <= end]
-    ret = q.pct_change().iloc[1:]
+    ret = q.pct_change(fill_method=None).iloc[1:]
+    if segments:  # no return across a provider gap: blank the quarters a gap falls in
+        for t in ret.columns:
+            for last, first in _gaps(segments.get(t, [])):
+                ret.loc[(ret.index > last) & (ret.index - pd.offsets.QuarterEnd(1) < first), t] = (
+                    float("nan")
+                )
     rel = ret.sub(ret[benchmark], axis=0).drop(columns=[benchmark])
     rel.index = rel.index.to_period("Q")
     return rel.tail(quarters)
@@ -281,23 +360,24 @@ def relative_returns_by_regime(rel_returns: pd.Series, regimes: pd.Series) -> pd
     return pd.DataFrame({"mean": g.mean(), "median": g.median(), "months": g.size()})
 
 
-def latest_macro(macro: pd.DataFrame, month: str) -> tuple[dict, list[str]]:
-    """Headline macro figures from :func:`macro_frame`: ``{id: (value, unit, as_of, reason)}`` for
-    ``t10y2y`` (pp), ``fed_funds`` (percent) and ``core_cpi_yoy`` (decimal), each the latest value
-    on or before the month (None with the reason when there is none), plus notes on missing months.
-    """
+def latest_macro(macro: pd.DataFrame, month: str) -> tuple[dict[str, Measured], list[str]]:
+    """Headline macro figures from :func:`macro_frame`, by figure id: ``t10y2y`` (pp),
+    ``fed_funds`` (percent) and ``core_cpi_yoy`` (decimal), each the latest value on or before
+    the month as a :class:`Measured` (unavailable with the reason when there is none), plus
+    notes on missing months."""
     specs = {
-        "t10y2y": ("slope_10y2y", "pp", "10y-2y spread"),
-        "fed_funds": ("fed_funds", "percent", "fed funds rate"),
-        "core_cpi_yoy": ("core_cpi_yoy", "ratio", "core CPI year-over-year"),
+        "t10y2y": ("slope_10y2y", "10y-2y spread (monthly mean of daily)"),
+        "fed_funds": ("fed_funds", "fed funds rate"),
+        "core_cpi_yoy": ("core_cpi_yoy", "core CPI year-over-year"),
     }
-    figures, notes = {}, []
-    for fid, (col, unit, label) in specs.items():
+    figures: dict[str, Measured] = {}
+    notes = []
+    for fid, (col, label) in specs.items():
         s = macro[col].dropna()
         if s.empty:
-            figures[fid] = (None, unit, month, f"no {label} on or before {month}")
+            figures[fid] = Measured(None, month, f"no {label} on or before {month}")
             continue
-        figures[fid] = (float(s.iloc[-1]), unit, str(s.index[-1]), "")
+        figures[fid] = Measured(float(s.iloc[-1]), str(s.index[-1]))
         later = [str(p) for p in macro.index[macro.index > s.index[-1]]]
         if col == "core_cpi_yoy" and later:
             notes.append(
@@ -352,3 +432,338 @@ def price_coverage(
             + f" on or before {month}: left out."
         )
     return True, have, notes
+
+
+# --------------------------------------------------------------------------- typed results
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A number that may not exist as of the report month.
+
+    Attributes
+    ----------
+    value : float or None
+        The number in its stated unit; None when unavailable.
+    as_of : str
+        The date or period it describes (for prices, the last close used).
+    reason : str
+        Why it is unavailable ("" when it is not).
+    basis : str
+        The definition it is on, for a caption or ``record(..., basis=...)``.
+    """
+
+    value: float | None
+    as_of: str
+    reason: str = ""
+    basis: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.value is not None
+
+
+# --------------------------------------------------------------------------- price segments
+
+
+def price_segments(close_table: pd.DataFrame) -> dict[str, list[Segment]]:
+    """Each ticker's provider segments recorded with the ``etf_close`` table (oldest first)."""
+    extra = provenance_of(close_table).extra.get("segments", {})
+    return {t: [Segment.from_dict(d) for d in v["segments"]] for t, v in extra.items()}
+
+
+def _gaps(segments: list[Segment]) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    return [(pd.Timestamp(s.gap_from), pd.Timestamp(s.start)) for s in segments if s.join == "gap"]
+
+
+def segments_in_window(segments: list[Segment], start: object, end: object) -> list[Segment]:
+    """The segments that supply at least one close between ``start`` and ``end`` (inclusive)."""
+    a, b = pd.Timestamp(start), pd.Timestamp(end)
+    return [s for s in segments if pd.Timestamp(s.start) <= b and pd.Timestamp(s.end) >= a]
+
+
+def ticker_return(
+    close: pd.DataFrame,
+    ticker: str,
+    start: object,
+    end: object,
+    segments: dict[str, list[Segment]],
+) -> Measured:
+    """Return of ``ticker`` from its last close on or before ``start`` to its last close on or
+    before ``end`` (decimal), or unavailable when a provider gap lies in between.
+
+    The result's ``basis`` names the providers used and any short gap bridged on price levels.
+    """
+    c = close[ticker].dropna() if ticker in close else pd.Series(dtype=float)
+    if pd.Timestamp(end) < pd.Timestamp(start):
+        return Measured(None, str(pd.Timestamp(end).date()), f"the window ends before {start}")
+    a, b = c.loc[: pd.Timestamp(start)], c.loc[: pd.Timestamp(end)]
+    if a.empty or b.empty:
+        return Measured(
+            None, str(pd.Timestamp(end).date()), f"no {ticker} close on or before {start}"
+        )
+    d0, d1 = a.index[-1], b.index[-1]
+    segs = segments.get(ticker, [])
+    for last, first in _gaps(segs):
+        if d0 <= last and d1 >= first:
+            return Measured(
+                None,
+                str(d1.date()),
+                f"{ticker} has no prices from {(last + pd.Timedelta(days=1)).date()} to "
+                f"{(first - pd.Timedelta(days=1)).date()} (provider gap): no return across it",
+            )
+    used = segments_in_window(segs, d0, d1)
+    notes = [f"{s.provider} ({s.basis.split(' (')[0]})" for s in used]
+    bridges = [f"bridged {s.gap_from}->{s.start} on levels" for s in used[1:] if s.join == "levels"]
+    basis = f"{d0.date()} to {d1.date()}; " + " then ".join(notes)
+    if bridges:
+        basis += "; " + ", ".join(bridges)
+    return Measured(float(b.iloc[-1] / a.iloc[-1] - 1.0), str(d1.date()), "", basis)
+
+
+def price_caption(close: pd.DataFrame, tickers: list[str], month: str | None = None) -> str:
+    """Which closes each ticker's numbers rest on: its own first and last date (up to ``month``),
+    providers and bases, and any bridge or gap. Tickers with the same history share a line."""
+    segs = price_segments(close)
+    not_loaded = provenance_of(close).extra.get("missing", {})
+    c = clip_to_month(close, month) if month else close
+    lines: dict[str, list[str]] = {}
+    for t in tickers:
+        s = c[t].dropna() if t in c else pd.Series(dtype=float)
+        if t in not_loaded:
+            lines.setdefault(f"not loaded ({not_loaded[t]})", []).append(t)
+            continue
+        if s.empty:
+            lines.setdefault(f"no prices on or before {month}", []).append(t)
+            continue
+        first, last = s.index[0], s.index[-1]
+        parts = []
+        for i, g in enumerate(segments_in_window(segs.get(t, []), first, last)):
+            lo = max(pd.Timestamp(g.start), first).date()
+            hi = min(pd.Timestamp(g.end), last).date()
+            text = f"{g.provider} {lo}..{hi} ({g.basis.split(' (')[0]})"
+            if i and g.join == "levels":
+                text = f"bridged on price levels ({len(g.missing)} day(s) missing), then " + text
+            elif i and g.join == "gap":
+                text = "GAP, no return across it, then " + text
+            parts.append(text)
+        lines.setdefault(f"{first.date()}..{last.date()}: " + ", ".join(parts), []).append(t)
+    return "\n".join(f"Prices {', '.join(ts)} {text}." for text, ts in lines.items())
+
+
+def break_at_gaps(series: pd.Series, segments: list[Segment]) -> list[pd.Series]:
+    """``series`` split into the runs between provider gaps (oldest first), so no line, return
+    or rebasing crosses a gap."""
+    s = series.dropna()
+    runs, lo = [], None
+    for last, first in _gaps(segments):
+        runs.append(s.loc[lo:last] if lo is not None else s.loc[:last])
+        lo = first
+    runs.append(s.loc[lo:] if lo is not None else s)
+    return [r for r in runs if not r.empty]
+
+
+# --------------------------------------------------------------------------- forward basis
+
+
+@dataclass(frozen=True)
+class PEBasis:
+    """Index P/Es on one price date, on next year's and last year's EPS.
+
+    Attributes
+    ----------
+    table : DataFrame or None
+        Rows S&P 500 / S&P 400 / S&P 600; columns ``price`` (index points at ``price_date``),
+        ``eps_forward`` and ``eps_last_year`` (operating EPS, index points per year),
+        ``pe_forward`` and ``pe_last_year`` (x, price / EPS), ``discount_forward`` and
+        ``discount_last_year`` (1 - P/E / S&P 500 P/E, ratio). None when unavailable.
+    forward_year, last_year : int
+        The calendar years of the two EPS bases.
+    forward_estimated, last_year_estimated : bool
+        Whether the sheet marks that year's EPS as (partly) estimated.
+    price_date : str
+        The close the sheet's estimated P/Es are on (the same for every index).
+    edition : str
+        The sheet's own date.
+    reason : str
+        Why ``table`` is None.
+    """
+
+    table: pd.DataFrame | None
+    forward_year: int
+    last_year: int
+    forward_estimated: bool
+    last_year_estimated: bool
+    price_date: str
+    edition: str
+    reason: str = ""
+
+    def year_label(self, which: str = "forward") -> str:
+        """The EPS year of a basis ("forward" or "last_year"), with "E" when the sheet marks
+        it (partly) estimated, e.g. ``"2026E"``."""
+        year, est = (
+            (self.forward_year, self.forward_estimated)
+            if which == "forward"
+            else (self.last_year, self.last_year_estimated)
+        )
+        return f"{year}{'E' if est else ''}"
+
+    def basis(self, which: str = "forward") -> str:
+        """Label of a basis, e.g. ``"2026E, prices 2026-01-29"``."""
+        return f"{self.year_label(which)}, prices {self.price_date}"
+
+
+_INDEXES = ["S&P 500", "S&P 400", "S&P 600"]
+
+
+def _edition(table: pd.DataFrame) -> pd.Timestamp:
+    return pd.Timestamp(provenance_of(table).vintage.replace("as of", "").strip())
+
+
+def _operating(annual_eps: pd.DataFrame) -> pd.DataFrame:
+    return annual_eps[annual_eps["basis"] == "operating"]
+
+
+def pe_basis(annual_eps: pd.DataFrame, month: str, *, sector: str = "All") -> PEBasis:
+    """Forward and last-year operating P/E of the S&P 500, 400 and 600 at one price date.
+
+    Forward is the calendar year of the sheet's edition (its first year without reported
+    results: 2026E for the 2026-01-30 edition); last year is the year before. Both P/Es are
+    ``price / EPS`` with the price of the sheet's price date, so every index and both bases are
+    on the same date. Unavailable (``table=None``) when the edition is dated after the month end.
+    """
+    edition = _edition(annual_eps)
+    fwd, last = edition.year, edition.year - 1
+    a = _operating(annual_eps)
+    a = a[(a["sector"] == sector) & a["index"].isin(_INDEXES)]
+    price_date = str(a["price_date"].dropna().iloc[0]) if "price_date" in a and len(a) else ""
+    status = a.drop_duplicates("year").set_index("year")["status"]
+    est = {y: status.get(y, "estimate") == "estimate" for y in (fwd, last)}
+    available = snapshot_availability(annual_eps, month)
+    if not available.available:
+        return PEBasis(
+            None, fwd, last, est[fwd], est[last], price_date, str(edition.date()), available.reason
+        )
+    eps = a.pivot(index="index", columns="year", values="eps").reindex(_INDEXES)
+    price = a.drop_duplicates("index").set_index("index")["price"].reindex(_INDEXES)
+    t = pd.DataFrame({"price": price, "eps_forward": eps[fwd], "eps_last_year": eps[last]})
+    for k in ("forward", "last_year"):
+        e = t[f"eps_{k}"]
+        t[f"pe_{k}"] = (t["price"] / e).where(e > 0)  # no P/E on a loss
+        t[f"discount_{k}"] = relative_pe_discount(t[f"pe_{k}"], t.loc["S&P 500", f"pe_{k}"])
+    t.index.name = "index"
+    t.attrs = dict(annual_eps.attrs)
+    return PEBasis(t, fwd, last, est[fwd], est[last], price_date, str(edition.date()))
+
+
+def sector_pe_forward(annual_eps: pd.DataFrame, month: str) -> tuple[pd.DataFrame | None, PEBasis]:
+    """Sectors x (S&P 500, S&P 400, S&P 600) operating P/E on next year's EPS at the sheet's price
+    date (x), with ``600 vs 500 discount`` (ratio); blank where the EPS is missing or not positive.
+    Returns the table (None when unavailable) and the :class:`PEBasis` naming its basis."""
+    basis = pe_basis(annual_eps, month)
+    if basis.table is None:
+        return None, basis
+    a = _operating(annual_eps)
+    a = a[(a["sector"] != "All") & a["index"].isin(_INDEXES) & (a["year"] == basis.forward_year)]
+    pe = (a["price"] / a["eps"]).where(a["eps"] > 0)
+    t = a.assign(pe=pe).pivot(index="sector", columns="index", values="pe")[_INDEXES]
+    t["600 vs 500 discount"] = relative_pe_discount(t["S&P 600"], t["S&P 500"])
+    t.columns.name = None
+    t.attrs = dict(annual_eps.attrs)
+    return t, basis
+
+
+@dataclass(frozen=True)
+class MoveSince:
+    """How far small- and large-cap prices moved from a snapshot's price date to a month end.
+
+    ``small`` and ``large`` are :class:`Measured` returns (decimal) of the two ETFs standing in
+    for the indexes; ``relative`` is small minus large (None when either is unavailable).
+    """
+
+    since: str
+    small_ticker: str
+    large_ticker: str
+    small: Measured
+    large: Measured
+    relative: Measured
+
+
+def price_move_since(
+    close: pd.DataFrame,
+    since: str,
+    month: str,
+    *,
+    small: str = "IWM",
+    large: str = "SPY",
+) -> MoveSince:
+    """Returns of ``small`` and ``large`` from the close on or before ``since`` to the last close
+    on or before the end of ``month`` (decimal), gap-aware (see :func:`ticker_return`)."""
+    segs = price_segments(close)
+    end = month_end(parse_month(month))
+    rs, rl = (ticker_return(close, t, since, end, segs) for t in (small, large))
+    return MoveSince(since, small, large, rs, rl, difference(rs, rl))
+
+
+def difference(a: Measured, b: Measured) -> Measured:
+    """``a - b`` (e.g. one return minus another, decimal) on ``a``'s date and basis; unavailable
+    with the first reason when either is."""
+    if a.available and b.available:
+        return Measured(a.value - b.value, a.as_of, "", a.basis)
+    return Measured(None, a.as_of, a.reason or b.reason)
+
+
+def pe_basis_table(pe: PEBasis) -> pd.DataFrame:
+    """:attr:`PEBasis.table` with reader-facing column names that carry each basis's year and
+    price date, e.g. "P/E 2026E (x)"; empty when unavailable."""
+    if pe.table is None:
+        return pd.DataFrame()
+    fy, ly = pe.year_label("forward"), pe.year_label("last_year")
+    order = ["price", "eps_forward", "pe_forward", "discount_forward"]
+    order += ["eps_last_year", "pe_last_year", "discount_last_year"]
+    out = pe.table[order].rename(
+        columns={
+            "price": f"price {pe.price_date}",
+            "eps_forward": f"EPS {fy}",
+            "pe_forward": f"P/E {fy} (x)",
+            "discount_forward": f"discount to S&P 500, {fy}",
+            "eps_last_year": f"EPS {ly}",
+            "pe_last_year": f"P/E {ly} (x)",
+            "discount_last_year": f"discount to S&P 500, {ly}",
+        }
+    )
+    out.attrs = dict(pe.table.attrs)
+    return out
+
+
+def relative_strength_runs(
+    close: pd.DataFrame,
+    benchmark: str,
+    tickers: list[str],
+    start: object,
+    segments: dict[str, list[Segment]],
+) -> dict[str, list[pd.Series]]:
+    """Each ticker's price relative to ``benchmark`` from ``start``, one series per stretch
+    between provider gaps, each rebased to 1.0 at its own first date (no relative return is
+    implied across a gap)."""
+    w = close.loc[pd.Timestamp(start) :]
+    out = {}
+    for t in tickers:
+        runs = break_at_gaps(w[t], segments.get(t, []))
+        out[t] = [relative_strength(r, w[benchmark]) for r in runs]
+    return out
+
+
+def gap_spans(
+    segments: dict[str, list[Segment]], tickers: list[str], start: object, end: object
+) -> list[tuple[pd.Timestamp, pd.Timestamp, list[str]]]:
+    """Provider gaps of ``tickers`` that overlap ``start`` .. ``end``: (first missing day, last
+    missing day, tickers), merged across tickers with the same gap."""
+    spans: dict[tuple[pd.Timestamp, pd.Timestamp], list[str]] = {}
+    a, b = pd.Timestamp(start), pd.Timestamp(end)
+    for t in tickers:
+        for last, first in _gaps(segments.get(t, [])):
+            lo, hi = last + pd.Timedelta(days=1), first - pd.Timedelta(days=1)
+            if hi >= a and lo <= b:
+                spans.setdefault((lo, hi), []).append(t)
+    return [(lo, hi, ts) for (lo, hi), ts in sorted(spans.items())]

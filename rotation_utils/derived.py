@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataError, ParameterError
+from .errors import DataError, ParameterError, RotationError
 from .provenance import Provenance, provenance_of, with_provenance
 
 __all__ = ["TABLES", "load_table", "build_tables", "data_dir", "data_mode", "manifest"]
@@ -112,18 +113,31 @@ def _fred_monthly() -> pd.DataFrame:
 def _etf_close() -> pd.DataFrame:
     from .sources.prices import REPORT_TICKERS, read_prices
 
-    frames, srcs, segments = {}, [], {}
+    frames, srcs, segments, missing = {}, [], {}, {}
     for t in REPORT_TICKERS:
-        p = read_prices(t)
+        try:
+            p = read_prices(t)
+        except RotationError as e:  # one ticker's failure must not cost the others
+            missing[t] = str(e)
+            print(f"warning: prices for {t} not loaded: {e}", file=sys.stderr)
+            continue
         frames[t] = p["close"]
         srcs.append(p)
         pv = provenance_of(p)
-        segments[t] = {"segments": pv.extra["segments"], "excluded": pv.extra["excluded"]}
-    out = pd.DataFrame(frames).loc["2005-01-01":].round(4)
+        segments[t] = {"segments": pv.extra["segments"], "superseded": pv.extra["superseded"]}
+    if not frames:
+        raise DataError(f"no prices loaded for any of {', '.join(REPORT_TICKERS)}", file="prices")
+    # A ticker that failed stays as an empty column: captions then say it has no prices.
+    out = pd.DataFrame(frames).reindex(columns=list(REPORT_TICKERS)).loc["2005-01-01":].round(4)
+    for t, entry in segments.items():  # state what the table holds: it starts in 2005
+        first = str(out[t].first_valid_index().date())
+        entry["segments"] = [s for s in entry["segments"] if s["end"] >= first]
+        entry["segments"][0]["start"] = max(entry["segments"][0]["start"], first)
     prov = _merge_prov(srcs, "Daily closes of SPY, IWM, QQQ and the 11 Select Sector SPDRs")
-    prov = prov.updated(
-        extra={**prov.extra, "segments": segments}, vintage=f"through {out.index[-1].date()}"
-    )
+    extra = {**prov.extra, "segments": segments}
+    if missing:
+        extra["missing"] = missing
+    prov = prov.updated(extra=extra, vintage=f"through {out.index[-1].date()}")
     return with_provenance(out, prov)
 
 
@@ -183,7 +197,8 @@ TABLES: dict[str, DerivedTable] = {
         ),
         DerivedTable(
             "etf_close",
-            "Daily closes (US$) of SPY, IWM, QQQ and the sector SPDRs, providers spliced on returns",
+            "Daily closes (US$) of SPY, IWM, QQQ and the sector SPDRs: providers spliced on returns, "
+            "short gaps bridged on levels, long gaps kept (segments in the provenance)",
             _etf_close,
             "date",
         ),
@@ -234,7 +249,7 @@ def load_table(name: str) -> pd.DataFrame:
     if mode == "mirror":
         key = (mode, name, os.environ.get("ROTATION_MIRROR", ""))
         if key not in _MEMO:
-            _MEMO[key] = TABLES[name].build()
+            _MEMO[key] = _as_embedded(TABLES[name])
         return _copy(_MEMO[key])
     entry = manifest().get("tables", {}).get(name)
     if entry is None:
@@ -249,24 +264,35 @@ def load_table(name: str) -> pd.DataFrame:
     return _copy(_MEMO[key])
 
 
+def _as_embedded(table: DerivedTable) -> pd.DataFrame:
+    """Build ``table`` from the raw files and pass it through the bytes ``data/`` would hold, so
+    a notebook shows the same numbers with and without the mirror (10 significant digits)."""
+    df = table.build()
+    prov = provenance_of(df)
+    blob = io.BytesIO(_to_csv_gz(df, table.index))
+    return _read_csv(blob, table.index, prov, read_from=prov.read_from)
+
+
 def _copy(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     out.attrs = json.loads(json.dumps(df.attrs))
     return out
 
 
-def _read_csv(path: Path, index: str, prov: Provenance) -> pd.DataFrame:
-    if not path.is_file():
+def _read_csv(
+    path: Path | io.BytesIO, index: str, prov: Provenance, *, read_from: str = "embedded data/"
+) -> pd.DataFrame:
+    if isinstance(path, Path) and not path.is_file():
         raise DataError("embedded table missing; run `rotation data build`", file=str(path))
     try:
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, compression="gzip")
     except Exception as e:
         raise DataError(f"unreadable embedded table ({e})", file=str(path)) from None
     if index == "period":
         df = df.set_index(pd.PeriodIndex(df.pop("period"), freq="M"))
     elif index in ("date", "quarter_end", "observed"):
         df = df.set_index(pd.DatetimeIndex(pd.to_datetime(df.pop(index)), name=index))
-    df.attrs["provenance"] = prov.updated(read_from="embedded data/").to_dict()
+    df.attrs["provenance"] = prov.updated(read_from=read_from).to_dict()
     return df
 
 

@@ -103,10 +103,6 @@ FIGURES: dict[str, FigureSpec] = _specs(
     ("fed_funds", "Effective fed funds rate", "percent", ".2f"),
     ("core_cpi_yoy", "Core CPI, year over year", "ratio", ".1%"),
     ("smb_12m", "Small minus big (SMB), 12-month return", "ratio", "+.1%"),
-    # Superseded by the *_forward / *_last_year ids (issue 11); kept until notebook 01 moves over.
-    ("sp500_pe_current_year", "S&P 500 P/E on current-year EPS", "x", ".2f"),
-    ("sp400_pe_current_year", "S&P 400 P/E on current-year EPS", "x", ".2f"),
-    ("sp600_pe_current_year", "S&P 600 P/E on current-year EPS", "x", ".2f"),
     # 06 after the article
     ("iwm_spy_since_article", "IWM minus SPY since the article", "ratio", "+.1%"),
     ("best_sector_since_article", "Best sector SPDR since the article", "ticker", ""),
@@ -123,17 +119,26 @@ def _required(*ids: str) -> tuple[str, ...]:
 #: Figures every report of the full notebook sequence must record (a value, or None with its
 #: reason), in registry order: the headline numbers the index leads with and the claims rest on.
 REQUIRED: tuple[str, ...] = _required(
-    "sp500_pe_current_year",
-    "sp400_pe_current_year",
-    "sp600_pe_current_year",
-    "sp500_pe_next_year",
+    # 01: forward and last-year P/Es at one price date, the size P/B gap
+    "sp500_pe_forward",
+    "sp400_pe_forward",
+    "sp600_pe_forward",
     "small_large_pe_discount",
-    "sp500_eps_growth_5y",
-    "sp600_eps_growth_5y",
+    "sp500_pe_last_year",
+    "sp400_pe_last_year",
+    "sp600_pe_last_year",
+    "small_large_pe_discount_last_year",
+    "sp500_pe_next_year",
     "small_big_pb_ratio",
     "small_big_pb_percentile",
-    "smb_12m",
+    # 02, 04
+    "sp500_eps_growth_5y",
+    "sp600_eps_growth_5y",
     "t10y2y",
+    "smb_12m",
+    # 06: what happened after the article
+    "iwm_spy_since_article",
+    "best_sector_since_article",
 )
 
 CLAIM_PREFIX = "claim_"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import TypeVar
 
@@ -9,7 +10,10 @@ import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["parse_month", "month_end", "clip_to_month"]
+__all__ = ["parse_month", "month_end", "clip_to_month", "check_report_month", "FIRST_DATA_MONTH"]
+
+#: The earliest month any source covers (French data start in 1926-07).
+FIRST_DATA_MONTH = "1926-07"
 
 T = TypeVar("T", pd.Series, pd.DataFrame)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -22,6 +26,25 @@ def parse_month(value: object, name: str = "month") -> pd.Period:
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise ParameterError(name, f"{s!r} is not a month in YYYY-MM form (e.g. 2026-01)")
     return pd.Period(s, freq="M")
+
+
+def check_report_month(value: object, name: str = "month", today: dt.date | None = None) -> str:
+    """A report month: YYYY-MM, not in the future, not before any data exists; returns it.
+
+    Raises
+    ------
+    ParameterError
+        One line naming the parameter, as the CLI prints it.
+    """
+    p = parse_month(value, name)
+    today = today or dt.date.today()
+    if p > parse_month(today.strftime("%Y-%m")):
+        raise ParameterError(name, f"{value} is in the future (today is {today.isoformat()})")
+    if p < parse_month(FIRST_DATA_MONTH):
+        raise ParameterError(
+            name, f"{value} is before any data (the earliest source starts {FIRST_DATA_MONTH})"
+        )
+    return str(p)
 
 
 def month_end(month: pd.Period | str) -> pd.Timestamp:

@@ -5,6 +5,7 @@ Imported by notebooks only (it imports IPython and, lazily, seaborn and ipywidge
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import warnings
 from collections.abc import Callable
@@ -13,10 +14,11 @@ from typing import Any
 import pandas as pd
 
 from .errors import ParameterError
-from .months import parse_month
+from .months import check_report_month, parse_month
 
 __all__ = [
     "start",
+    "check_parameters",
     "note",
     "caption_md",
     "show_table",
@@ -26,24 +28,81 @@ __all__ = [
 ]
 
 
-def start(month: str, **params: Any) -> pd.Period:
-    """Validate the notebook's parameters and set the plotting theme; returns the month.
+def _one_line_parameter_errors() -> None:
+    """In a kernel, show a :class:`ParameterError` as one line (as the CLI prints it) instead of
+    a traceback; the cell still fails, so papermill and the report stop there."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
 
-    Extra parameters are checked by type: ``*_start`` must be YYYY-MM, ``tickers`` a non-empty
-    list of strings, ``horizon_years``/``window`` positive numbers.
+    def one_line(shell, etype, value, tb, tb_offset=None):
+        stb = [f"{etype.__name__}: {value}"]
+        shell._showtraceback(etype, value, stb)  # IPython 9 leaves showing it to the handler
+        return stb
+
+    shell.set_custom_exc((ParameterError,), one_line)
+
+
+_POSITIVE = ("horizon_years", "window", "tail_weeks")
+
+
+def check_parameters(month: str, *, today: dt.date | None = None, **params: Any) -> pd.Period:
+    """Check a notebook's parameters the way the CLI checks its arguments; returns the month.
+
+    ``month`` must be YYYY-MM, not in the future and not before any data. By name: ``*_start``
+    YYYY-MM (``history_start`` on or before ``month``); ``tickers`` a non-empty list of tickers
+    the price table holds; ``benchmark`` one such ticker; ``horizon_years``, ``window`` and
+    ``tail_weeks`` positive numbers; ``*_date`` YYYY-MM-DD and not in the future.
+
+    Raises
+    ------
+    ParameterError
+        The first bad parameter, in one line that names it.
     """
-    m = parse_month(month)
+    from .sources.prices import REPORT_TICKERS
+
+    today = today or dt.date.today()
+    m = parse_month(check_report_month(month, "month", today))
+    known = ", ".join(REPORT_TICKERS)
     for k, v in params.items():
         if k.endswith("_start"):
-            parse_month(v, k)
-        elif k == "tickers" and (
-            not isinstance(v, list | tuple) or not v or not all(isinstance(t, str) for t in v)
-        ):
-            raise ParameterError(k, f"must be a non-empty list of ticker strings, not {v!r}")
-        elif k in ("horizon_years", "window", "tail_weeks") and (
-            not isinstance(v, int | float) or v <= 0
+            p = parse_month(v, k)
+            if k == "history_start" and p > m:
+                raise ParameterError(k, f"{v} is after the report month {m}")
+        elif k.endswith("_date"):
+            try:
+                d = dt.date.fromisoformat(str(v))
+            except ValueError:
+                raise ParameterError(k, f"{v!r} is not a date in YYYY-MM-DD form") from None
+            if d > today:
+                raise ParameterError(k, f"{v} is in the future (today is {today.isoformat()})")
+        elif k == "tickers":
+            if not isinstance(v, list | tuple) or not v or not all(isinstance(t, str) for t in v):
+                raise ParameterError(k, f"must be a non-empty list of ticker strings, not {v!r}")
+            unknown = [t for t in v if t not in REPORT_TICKERS]
+            if unknown:
+                raise ParameterError(k, f"unknown {', '.join(unknown)} (known: {known})")
+        elif k == "benchmark" and v not in REPORT_TICKERS:
+            raise ParameterError(k, f"unknown ticker {v!r} (known: {known})")
+        elif k in _POSITIVE and (
+            isinstance(v, bool) or not isinstance(v, int | float) or not v > 0
         ):
             raise ParameterError(k, f"must be a positive number, not {v!r}")
+    return m
+
+
+def start(month: str, **params: Any) -> pd.Period:
+    """Check the notebook's parameters (:func:`check_parameters`) and set the plotting theme.
+
+    Call it first in the cell after ``parameters`` (where papermill injects its values): a bad
+    parameter stops the notebook with the same one-line :class:`ParameterError` the CLI prints.
+    """
+    _one_line_parameter_errors()
+    m = check_parameters(month, **params)
     # Keep outputs clean and deterministic: library warnings go to the log, not the report.
     warnings.filterwarnings("ignore")
     from .plots import set_theme

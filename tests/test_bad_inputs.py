@@ -10,8 +10,6 @@ import pandas as pd
 import pytest
 
 from rotation_utils.cli import main
-from rotation_utils.errors import DataError
-from rotation_utils.sources.prices import splice_closes
 
 from .conftest import make_xlsx
 
@@ -237,15 +235,9 @@ def test_messy_but_valid_files_are_read_correctly(
     assert check(capsys.readouterr().out)
 
 
-def test_gap_across_provider_splice(fake_mirror, capsys):
-    old = pd.Series([1.0, 2.0], index=pd.to_datetime(["2026-03-26", "2026-03-27"]))
-    new = pd.Series([3.0], index=pd.to_datetime(["2026-03-31"]))
-    with pytest.raises(
-        DataError,
-        match="gap across the provider splice: old ends 2026-03-27, new starts 2026-03-31 with no common date",
-    ):
-        splice_closes([("old", old), ("new", new)])
-    # The loader keeps the chain it can prove and names the provider it left out.
+def test_provider_gap_is_bridged_and_stated(fake_mirror, capsys):
+    # A one-day gap (2026-03-30) between an adjusted and an unadjusted file: bridged on levels,
+    # no provider dropped, and the bridge is in the provenance the CLI prints.
     fake_mirror("prices/yahoo_2000_2026/ZZZ.csv", "Date,Close\n2026-03-26,1.0\n2026-03-27,2.0\n")
     fake_mirror(
         "prices/alphavantage_2026/ZZZ.csv",
@@ -255,14 +247,10 @@ def test_gap_across_provider_splice(fake_mirror, capsys):
     import json
 
     out = json.loads(capsys.readouterr().out)
-    assert [r["date"] for r in out["rows"]] == [
-        "2026-03-26T00:00:00.000",
-        "2026-03-27T00:00:00.000",
-    ] or len(out["rows"]) == 2
-    assert (
-        "alphavantage_2026: gap across the provider splice"
-        in out["provenance"]["extra"]["excluded"][0]
-    )
+    assert len(out["rows"]) == 3
+    segs = out["provenance"]["extra"]["segments"]
+    assert [s["provider"] for s in segs] == ["yahoo_2000_2026", "alphavantage_2026"]
+    assert segs[1]["join"] == "levels" and segs[1]["missing"] == ["2026-03-30"]
 
 
 def test_corrupt_cache_entry_is_rebuilt(fake_mirror, isolated_cache, capsys):

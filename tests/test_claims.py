@@ -30,8 +30,11 @@ def test_index_pe_summary(tables):
 
 
 def test_snapshot_is_not_used_before_its_date(tables):
-    assert A.snapshot_status(tables["spdji_index_pe"], "2026-01") == "ok"
-    assert "look ahead" in A.snapshot_status(tables["spdji_index_pe"], "2025-12")
+    ok = A.snapshot_availability(tables["spdji_index_pe"], "2026-01")
+    assert ok == A.Availability("2026-01-30") and ok.available
+    late = A.snapshot_availability(tables["spdji_index_pe"], "2025-12")
+    assert not late.available and late.as_of == "2026-01-30"
+    assert "dated 2026-01-30, after 2025-12: using it would look ahead" in late.reason
 
 
 def test_size_pb_ratio_is_inverse_bm_ratio_and_respects_the_month(tables):
@@ -45,15 +48,15 @@ def test_size_pb_ratio_is_inverse_bm_ratio_and_respects_the_month(tables):
 
 def test_next_year_pe_uses_the_observation_before_the_month_end(tables):
     rev = tables["spdji_estimate_revisions"]
-    assert A.next_year_pe(rev, 2025, "2026-01")[:2] == (
-        pytest.approx(22.366650077886472),
-        "2026-01-30",
+    jan = A.next_year_pe(rev, 2025, "2026-01")
+    assert jan == A.Measured(
+        pytest.approx(22.366650077886472), "2026-01-30", "", "2026E, prices 2026-01-30"
     )
-    assert A.next_year_pe(rev, 2025, "2025-07")[:2] == (
-        pytest.approx(21.010950671778446),
-        "2025-06-30",
-    )
-    assert A.next_year_pe(rev, 2025, "2024-01")[0] is None
+    jul = A.next_year_pe(rev, 2025, "2025-07")
+    assert (jul.value, jul.as_of) == (pytest.approx(21.010950671778446), "2025-06-30")
+    early = A.next_year_pe(rev, 2025, "2024-01")
+    assert not early.available and early.as_of == "2024-01"
+    assert early.reason == "no S&P DJI observation of the 2026 P/E on or before 2024-01"
 
 
 def test_rotation_test_q4_2025_by_hand(tables):
@@ -103,22 +106,28 @@ def test_seed_verdicts_for_the_article_month(tables):
     assert all(r.verdict in VERDICTS for r in v.values())
     a = tables["spdji_annual_eps"]
     op = a[a["basis"] == "operating"].set_index(["index", "sector", "year"])
-    pe = lambda i, s="All", y=2026: op.loc[(i, s, y), "pe"]  # noqa: E731
+    pe = lambda i, s="All", y=2026: op.loc[(i, s, y), "price"] / op.loc[(i, s, y), "eps"]  # noqa: E731
     eps = lambda i, s="All", y=2026: op.loc[(i, s, y), "eps"]  # noqa: E731
 
-    # C1: forward P/E 16.19 < 22.46 on the sheet's 2026E at its one price date; flipped only by
-    # the Russell 2000's trailing P/E including loss-makers (33.65 vs 25.25).
+    # C1: forward P/E 16.19 < 22.46 on the sheet's 2026E at its one price date (SECTOR EPS sheet,
+    # close of 2026-01-29: 1560.46 / 96.39 and 6969.01 / 310.24, as notebook 01 records them);
+    # flipped only by the Russell 2000's trailing P/E including loss-makers (33.65 vs 25.25).
     c1 = _rows(v["C1"])
     main = v["C1"].robustness[0].outcome.numbers
-    assert [x.value for x in main] == [pe("S&P 600"), pe("S&P 500")] == [16.19, 22.46]
+    assert [x.value for x in main] == [pe("S&P 600"), pe("S&P 500")]
+    assert [x.value for x in main] == pytest.approx([1560.46 / 96.39, 6969.01 / 310.24])
     assert main[0].as_of == "2026-01-29" and "2026E" in main[0].basis
     ly = c1["P/E on last year's EPS"].outcome.numbers
-    assert ly[0].value == pytest.approx(16.19 * 96.39 / 66.72)  # same price, 2025 EPS
-    assert ly[1].value == pytest.approx(22.46 * 310.24 / 265.41)
+    assert ly[0].value == pytest.approx(1560.46 / 66.72)  # same price, 2025 EPS: 23.39x
+    assert ly[1].value == pytest.approx(6969.01 / 265.41)  # 26.26x
+    # labelled as notebook 01 labels it: the sheet marks 2025 EPS as partly estimated (Q4)
+    assert ly[1].basis == "2025E EPS (last year), price 2026-01-29"
     assert v["C1"].flipped_by == ("cited Russell 2000 trailing P/E incl. loss-makers (Aug 2025)",)
-    # C2: 1 - 16.19/22.46 = 27.9%; the article's own 1 - 16.7/23.1 = 27.7%; none is 20% +- 2 pp
+    # C2: 1 - 16.19/22.46 = 27.93%; the article's own 1 - 16.7/23.1 = 27.7%; none is 20% +- 2 pp
     c2 = v["C2"].robustness
-    assert c2[0].outcome.numbers[2].value == pytest.approx(1 - 16.19 / 22.46)
+    assert c2[0].outcome.numbers[2].value == pytest.approx(
+        1 - (1560.46 / 96.39) / (6969.01 / 310.24)
+    )
     assert c2[1].outcome.numbers[2].value == pytest.approx(1 - 16.7 / 23.1)
     assert all(r.verdict == "contradicted" for r in c2)
     # C3: the 2024-07 low of the small/big P/B is the lowest since 1944-06 with every portfolio,
@@ -146,14 +155,14 @@ def test_seed_verdicts_for_the_article_month(tables):
     assert c5[0].value == pytest.approx(eps("S&P 600") / eps("S&P 600", y=2025) - 1)
     assert c5[1].value == pytest.approx(eps("S&P 500") / eps("S&P 500", y=2025) - 1)
     assert v["C5"].flipped_by == ("5-year projected EPS growth",)
-    # C6: 15.89 is 3.7% under 16.5 (within 5%, not 3%); at the sheet's year-end price
+    # C6: 890.32 / 56.04 = 15.89 is 3.7% under 16.5 (within 5%, not 3%); at the sheet's year-end price
     # 17.61 x 51.78 / 56.04 = 16.27; XLF has no January 2026 closes for the article's date.
     c6 = _rows(v["C6"])
     fin = c6["S&P 500 Financials, forward P/E, sheet price date, ±5%"].outcome.numbers[0]
-    assert fin.value == pe("S&P 500", "Financials") == 15.89
+    assert fin.value == pe("S&P 500", "Financials") == pytest.approx(890.32 / 56.04)
     dec = c6["at the sheet's 2025-12-31 price"].outcome.numbers[0]
     assert dec.value == pytest.approx(
-        pe("S&P 500", "Financials", 2025)
+        op.loc[("S&P 500", "Financials", 2025), "pe"]  # the sheet's 2025 P/E: year-end price
         * eps("S&P 500", "Financials", 2025)
         / eps("S&P 500", "Financials")
     )

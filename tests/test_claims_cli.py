@@ -36,10 +36,12 @@ def test_second_article_end_to_end(embedded, capsys):
     assert list(got) == ["M1", "M2", "M3", "M4", "M5", "M6", "M7"]
     a = embedded["spdji_annual_eps"]
     row = a[(a["basis"] == "operating") & (a["sector"] == "All")].set_index(["index", "year"])
+    pe = lambda i, y=2026: row.loc[(i, y), "price"] / row.loc[(i, y), "eps"]  # noqa: E731
     pe400, pe500 = (
-        row.loc[("S&P 400", 2026), "pe"],
-        row.loc[("S&P 500", 2026), "pe"],
-    )  # 17.09, 22.46
+        pe("S&P 400"),
+        pe("S&P 500"),
+    )  # 3471.51 / 203.08 = 17.09, 6969.01 / 310.24 = 22.46
+    assert (pe400, pe500) == pytest.approx((3471.51 / 203.08, 6969.01 / 310.24))
     assert got["M1"]["verdict"] == "supported"
     assert got["M1"]["numbers"][0]["value"] == pytest.approx(pe400)
     assert got["M1"]["numbers"][0]["as_of"] == "2026-01-29"
@@ -48,12 +50,11 @@ def test_second_article_end_to_end(embedded, capsys):
         "supported" if g[("S&P 400", "All")] > g[("S&P 600", "All")] else "contradicted"
     )
     # M3: 1 - 17.09/22.46 = 23.9% is within 2 pp of 25%; on last year's EPS at the same price
-    # (17.09 x 203.08 / 163.04 = 21.29x vs 22.46 x 310.24 / 265.41 = 26.25x) it is 18.9%: flips.
+    # (3471.51 / 163.04 = 21.29x vs 6969.01 / 265.41 = 26.26x) it is 18.9%: flips.
     m3 = got["M3"]
     assert m3["robustness"][0]["numbers"][2]["value"] == pytest.approx(1 - pe400 / pe500)
-    ly = lambda i: row.loc[(i, 2026), "pe"] * row.loc[(i, 2026), "eps"] / row.loc[(i, 2025), "eps"]  # noqa: E731
     assert m3["robustness"][1]["numbers"][2]["value"] == pytest.approx(
-        1 - ly("S&P 400") / ly("S&P 500")
+        1 - (3471.51 / 163.04) / (6969.01 / 265.41)
     )
     assert m3["verdict"] == "partly supported" and m3["flipped_by"] == ["P/E on last year's EPS"]
     c = embedded["etf_close"]

@@ -196,13 +196,13 @@ def _sheet():
     """S&P 500: 2025 EPS 200 at P/E 25 (year-end price 5000); 2026E EPS 250 at P/E 22 (price 5500
     on the sheet's price date 2026-01-29). S&P 600 Financials: 2025 EPS 10, 2026E 12.5 at 8x."""
     rows = [
-        ("S&P 500", "All", 2025, "estimate", 200.0, 25.0),
-        ("S&P 500", "All", 2026, "estimate", 250.0, 22.0),
-        ("S&P 600", "Financials", 2025, "estimate", 10.0, 9.0),
-        ("S&P 600", "Financials", 2026, "estimate", 12.5, 8.0),
+        ("S&P 500", "All", 2025, "estimate", 200.0, 25.0, 5500.0),
+        ("S&P 500", "All", 2026, "estimate", 250.0, 22.0, 5500.0),
+        ("S&P 600", "Financials", 2025, "estimate", 10.0, 9.0, 100.0),
+        ("S&P 600", "Financials", 2026, "estimate", 12.5, 8.0, 100.0),
     ]
-    a = pd.DataFrame(rows, columns=["index", "sector", "year", "status", "eps", "pe"])
-    a["basis"] = "operating"
+    cols = ["index", "sector", "year", "status", "eps", "pe", "price"]
+    a = pd.DataFrame(rows, columns=cols).assign(basis="operating", price_date="2026-01-29")
     pe = pd.DataFrame(
         [("S&P 500", "All", 25.0, 0.12, 2.0, 2025), ("S&P 600", "All", 20.0, 0.15, 1.3, 2025)],
         columns=["index", "sector", "pe", "eps_growth_5y", "peg", "estimate_year"],

@@ -146,4 +146,4 @@ def test_list_offline_reads_nothing_and_says_where_it_would(no_mirror, capsys, m
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("fred/DGS10 "))
     assert line.split()[1:4] == ["-", "-", "url"] and line.endswith("fredgraph.csv?id=DGS10")
-    assert "etf_close" in out and "through 2026-03-27" in out  # the embedded tables
+    assert "etf_close" in out and "through 2026-08-21" in out  # the embedded tables

@@ -128,3 +128,33 @@ def test_fact_without_source_or_with_bad_value_is_rejected(tmp_path, change, nee
     with pytest.raises(DataError) as e:
         load_facts(p)
     assert "row 3" in str(e.value) and needle in str(e.value)
+
+
+def test_one_failing_ticker_is_named_and_the_others_load(use_mirror, monkeypatch, capsys):
+    """Issue 10: a 404 for one ticker must not abort the build; the table keeps an empty column
+    for it, its provenance says why, and price captions name it."""
+    from rotation_utils import derived
+    from rotation_utils.analysis import price_caption
+    from rotation_utils.provenance import provenance_of
+    from rotation_utils.sources import prices
+
+    real = prices.read_prices
+
+    def flaky(ticker):
+        if ticker == "XLU":
+            raise DataError("HTTP 404 Not Found", file="https://example.invalid/XLU")
+        return real(ticker)
+
+    monkeypatch.setattr(prices, "read_prices", flaky)
+    close = derived._etf_close()
+    assert close["XLU"].isna().all()
+    assert close["SPY"].loc["2026-08-21"] == pytest.approx(
+        pd.read_csv(use_mirror / "prices/alphavantage_2026/SPY.csv", index_col=0).loc[
+            "2026-08-21", "close"
+        ],
+        abs=1e-4,
+    )
+    missing = provenance_of(close).extra["missing"]
+    assert list(missing) == ["XLU"] and "HTTP 404 Not Found" in missing["XLU"]
+    assert "warning: prices for XLU not loaded" in capsys.readouterr().err
+    assert "Prices XLU not loaded (" in price_caption(close, ["XLU", "SPY"], "2026-07")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pytest
 
 from rotation_utils.errors import ParameterError
@@ -15,7 +18,8 @@ from rotation_utils.figures import (
     figure_spec,
     records_in,
 )
-from rotation_utils.notebook import explore, interactive_enabled, start
+from rotation_utils.notebook import check_parameters, explore, interactive_enabled, start
+from rotation_utils.report import validate_month
 
 
 def test_start_validates_parameters():
@@ -31,6 +35,54 @@ def test_start_validates_parameters():
         start("2026-01", tickers=[])
     with pytest.raises(ParameterError, match="parameter 'horizon_years'"):
         start("2026-01", horizon_years=-1)
+
+
+def test_check_parameters_gives_the_cli_one_line_errors():
+    today = dt.date(2026, 11, 25)
+    ok = check_parameters(
+        "2026-07", today=today, benchmark="SPY", tickers=["XLF", "IWM"], article_date="2026-01-13"
+    )
+    assert str(ok) == "2026-07"
+    cases = [
+        ({"month": "1900-01"}, "parameter 'month': 1900-01 is before any data"),
+        ({"month": "2027-05"}, "parameter 'month': 2027-05 is in the future (today is 2026-11-25)"),
+        ({"month": "2026-07", "benchmark": "FOO"}, "parameter 'benchmark': unknown ticker 'FOO'"),
+        ({"month": "2026-07", "tickers": ["XLF", "ZZZ"]}, "parameter 'tickers': unknown ZZZ"),
+        ({"month": "2026-07", "history_start": "2026-08"}, "after the report month 2026-07"),
+        ({"month": "2026-07", "article_date": "2026-13-01"}, "parameter 'article_date'"),
+        ({"month": "2026-07", "article_date": "2026-12-01"}, "2026-12-01 is in the future"),
+        ({"month": "2026-07", "tail_weeks": True}, "parameter 'tail_weeks'"),
+    ]
+    for params, message in cases:
+        with pytest.raises(ParameterError, match=re.escape(message)):
+            check_parameters(today=today, **params)
+    # the CLI's own check of a report month says the same
+    with pytest.raises(ParameterError) as cli:
+        validate_month("2027-05", today=today)
+    with pytest.raises(ParameterError) as nb:
+        check_parameters("2027-05", today=today)
+    assert str(cli.value) == str(nb.value)
+
+
+def test_a_bad_parameter_stops_a_kernel_in_one_line():
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from rotation_utils.notebook import start\nstart('2026-07', benchmark='FOO')"
+        )
+    ]
+    with pytest.raises(CellExecutionError):
+        NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    (out,) = nb.cells[0].outputs
+    assert out["ename"] == "ParameterError"
+    assert out["traceback"] == [
+        "ParameterError: parameter 'benchmark': unknown ticker 'FOO' (known: "
+        "SPY, IWM, QQQ, XLB, XLC, XLE, XLF, XLI, XLK, XLP, XLRE, XLU, XLV, XLY)"
+    ]
 
 
 def test_widgets_only_in_a_live_session(monkeypatch):

@@ -60,18 +60,20 @@ def test_each_month_has_every_page_and_figure(reports):
 
 def test_figures_come_from_the_data_of_each_month(reports):
     jan, jun = _summary(reports, "2026-01")["figures"], _summary(reports, "2025-06")["figures"]
-    assert (
-        jan["sp500_pe_current_year"]["value"] == 25.79
-        and jan["sp600_pe_current_year"]["value"] == 22.0
+    # forward: 2026E operating EPS at the sheet's prices of 2026-01-29 (6969.01 / 310.24, ...)
+    assert jan["sp500_pe_forward"]["value"] == pytest.approx(6969.01 / 310.24, abs=1e-8)
+    assert jan["sp600_pe_forward"]["value"] == pytest.approx(1560.46 / 96.39, abs=1e-8)
+    assert jan["small_large_pe_discount"]["value"] == pytest.approx(
+        1 - (1560.46 / 96.39) / (6969.01 / 310.24), abs=1e-9
     )
-    assert jan["small_large_pe_discount"]["value"] == pytest.approx(1 - 22 / 25.79, abs=1e-9)
+    assert jan["sp500_pe_last_year"]["value"] == pytest.approx(6969.01 / 265.41, abs=1e-8)
     assert jan["sp500_pe_next_year"]["value"] == pytest.approx(22.36665, abs=1e-5)
     assert jan["sp500_eps_growth_5y"]["value"] == pytest.approx(0.173104, abs=1e-6)
     # June 2025 may not use the January 2026 sheet: null with the reason; the next-year P/E comes
     # from the 2025-06-30 observation instead.
     assert (
-        jun["sp500_pe_current_year"]["value"] is None
-        and "look ahead" in jun["sp500_pe_current_year"]["reason"]
+        jun["sp500_pe_forward"]["value"] is None
+        and "look ahead" in jun["sp500_pe_forward"]["reason"]
     )
     assert jun["sp500_pe_next_year"]["value"] == pytest.approx(21.01095, abs=1e-5)
     # Where the data differ, the figures differ; where they do not (French data end 2024-08), they agree.
@@ -278,7 +280,8 @@ def test_another_executor_runs_the_same_jobs(tmp_path, use_mirror):
     # whatever executor(workers) returns, and run_month_job is the whole of a job.
     import pickle
 
-    from rotation_utils.report import MonthJob, kernels, run_month_job
+    from rotation_utils.report import MonthJob, run_month_job
+    from rotation_utils.report.kernels import shutdown_worker_kernel
 
     class InProcess:
         def __init__(self, workers: int):
@@ -288,7 +291,7 @@ def test_another_executor_runs_the_same_jobs(tmp_path, use_mirror):
             return self
 
         def __exit__(self, *exc):
-            kernels._shutdown_warm()
+            shutdown_worker_kernel()
 
         def run(self, jobs):
             for job in jobs:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from rotation_utils.errors import DataError
 from rotation_utils.sources.fred import parse_fred
-from rotation_utils.sources.prices import parse_prices, read_prices, splice_closes
+from rotation_utils.sources.prices import (
+    TOTAL_RETURN,
+    UNADJUSTED,
+    Segment,
+    parse_prices,
+    read_prices,
+    splice_closes,
+    trading_days_between,
+)
 from rotation_utils.sources.shiller import parse_datahub, parse_ie_data
 from rotation_utils.sources.spdji import parse_spdji
 
@@ -94,6 +101,11 @@ def test_spdji_tables_read_by_hand(mirror):
     a = t["annual_eps"]
     assert a.loc[("S&P 500", "Financials", "operating", 2026), "pe"] == 15.89
     assert a.loc[("S&P 600", "All", "operating", 2026), "status"] == "estimate"
+    # estimated P/Es are on the sheet's price of 2026-01-29: 1560.46 / 96.39 = 16.19
+    assert a.loc[("S&P 600", "All", "operating", 2026), ["price", "price_date"]].tolist() == [
+        1560.46,
+        "2026-01-29",
+    ]
     assert pe.attrs["vintage"] == "as of 2026-01-30"
 
 
@@ -157,21 +169,6 @@ def test_fred_both_headers_dot_and_empty_are_missing():
     assert isinstance(b.index, pd.DatetimeIndex) and b.iloc[1, 0] == 1.26
 
 
-@pytest.mark.parametrize(
-    ("text", "needle"),
-    [
-        (b"observation_date,DFF\n2026-01-01,4.3\n2026-02-01,n/a\n", "row 3"),
-        (b"date,value,extra\n2026-01-01,1,2\n", "row 1"),
-        (b"DATE,DFF\n2026-01-01,4.3\n2026-01-01,4.3\n", "duplicated"),
-        (b"DATE,DFF\n01/02/2026,4.3\n", "row 2"),
-    ],
-)
-def test_fred_errors_name_file_and_row(text, needle):
-    with pytest.raises(DataError) as e:
-        parse_fred(text, "X.csv")
-    assert "X.csv" in str(e.value) and needle in str(e.value)
-
-
 def test_fred_real_files(mirror):
     assert parse_fred(raw(mirror, "fred/DGS10.csv"))["DGS10"].loc["2026-01", "DGS10"] == 4.21
     t = parse_fred(raw(mirror, "fred/T10Y2Y.csv"))["T10Y2Y"]
@@ -198,22 +195,27 @@ def test_three_price_formats_parse_oldest_first():
 
 
 @pytest.mark.parametrize(
-    ("text", "needle"),
+    ("parse", "text", "needle"),
     [
+        (parse_fred, b"observation_date,DFF\n2026-01-01,4.3\n2026-02-01,n/a\n", "row 3"),
+        (parse_fred, b"date,value,extra\n2026-01-01,1,2\n", "row 1"),
+        (parse_fred, b"DATE,DFF\n2026-01-01,4.3\n2026-01-01,4.3\n", "duplicated"),
+        (parse_fred, b"DATE,DFF\n01/02/2026,4.3\n", "row 2"),
         (
+            parse_prices,
             b"timestamp,open,high,low,close,volume\n2025-01-07,1,1,1,5,9\n2025-01-07,1,1,1,5,9\n",
             "appears twice",
         ),
-        (b"Date,Close\n2025-01-03,0\n", "not positive"),
-        (b"Date,Close\n2025-01-03,-3.5\n", "not positive"),
-        (b"Date,Close\n2025-01-03,abc\n", "not a number"),
-        (b"Symbol,Last\nSPY,1\n", "unknown price file header"),
+        (parse_prices, b"Date,Close\n2025-01-03,0\n", "not positive"),
+        (parse_prices, b"Date,Close\n2025-01-03,-3.5\n", "not positive"),
+        (parse_prices, b"Date,Close\n2025-01-03,abc\n", "not a number"),
+        (parse_prices, b"Symbol,Last\nSPY,1\n", "unknown price file header"),
     ],
 )
-def test_bad_price_files(text, needle):
+def test_bad_fred_and_price_files_name_file_and_row(parse, text, needle):
     with pytest.raises(DataError) as e:
-        parse_prices(text, "p.csv")
-    assert needle in str(e.value) and "p.csv" in str(e.value)
+        parse(text, "X.csv")
+    assert "X.csv" in str(e.value) and needle in str(e.value)
 
 
 def test_splice_keeps_newest_levels_and_older_returns():
@@ -227,18 +229,57 @@ def test_splice_keeps_newest_levels_and_older_returns():
     assert close.loc["2025-01-02"] == pytest.approx(99.0 * 200 / 108.9)
     assert close.loc["2025-01-02"] / close.loc["2025-01-01"] == pytest.approx(99 / 90)
     assert [s.provider for s in seg] == ["old", "new"] and seg[0].end == "2025-01-02"
-    gap = pd.Series([1.0], index=pd.to_datetime(["2025-02-01"]))
-    with pytest.raises(DataError, match="gap across the provider splice"):
-        splice_closes([("old", old), ("gap", gap)])
+    assert [s.join for s in seg] == ["first", "returns"]
+
+
+def test_splice_bridges_a_short_gap_on_levels_when_the_newer_close_is_unadjusted():
+    old = pd.Series([100.0, 102.0], index=pd.to_datetime(["2026-03-26", "2026-03-27"]))
+    new = pd.Series([104.0, 105.0], index=pd.to_datetime(["2026-03-31", "2026-04-01"]))
+    close, seg = splice_closes([("old", old, TOTAL_RETURN), ("new", new, UNADJUSTED)])
+    # levels kept on both sides: the return across the bridge is 104 / 102 - 1
+    assert close.tolist() == [100.0, 102.0, 104.0, 105.0]
+    assert seg[1].join == "levels" and seg[1].gap_from == "2026-03-27"
+    assert seg[1].missing == ("2026-03-30",)
+    assert "bridged on price levels from 2026-03-27 (missing 2026-03-30)" in seg[1].describe()
+    # the same short gap into an adjusted series is not on one basis: it stays a gap
+    _, seg = splice_closes([("old", old, TOTAL_RETURN), ("new", new, TOTAL_RETURN)])
+    assert seg[1].join == "gap"
+
+
+def test_splice_keeps_a_long_gap_and_both_providers():
+    old = pd.Series([50.0, 54.49], index=pd.to_datetime(["2025-12-30", "2025-12-31"]))
+    new = pd.Series([48.92], index=pd.to_datetime(["2026-03-31"]))
+    close, seg = splice_closes([("old", old, TOTAL_RETURN), ("new", new, UNADJUSTED)])
+    assert close.tolist() == [50.0, 54.49, 48.92]
+    assert [s.provider for s in seg] == ["old", "new"] and seg[1].join == "gap"
+    # 2026-01-02 .. 2026-03-30 less MLK day, Presidents' Day: 60 trading days
+    assert len(seg[1].missing) == 60 and seg[1].missing[0] == "2026-01-02"
+    assert "2026-01-19" not in seg[1].missing and "2026-02-16" not in seg[1].missing
+
+
+def test_trading_days_between_skips_weekends_and_holidays():
+    days = trading_days_between(pd.Timestamp("2026-04-01"), pd.Timestamp("2026-04-07"))
+    assert [str(d.date()) for d in days] == ["2026-04-02", "2026-04-06"]  # Good Friday 04-03
 
 
 def test_read_prices_real_splice(use_mirror):
     p = read_prices("XLF")
-    segs = p.attrs["provenance"]["extra"]["segments"]
-    assert segs[-1]["provider"] == "yahoo_2006_2025" and p.index[-1] == pd.Timestamp("2025-12-31")
-    assert "alphavantage_2026" in p.attrs["provenance"]["extra"]["excluded"][0]
-    assert (p["provider"] == "yahoo_2006_2025").all()
+    extra = p.attrs["provenance"]["extra"]
+    segs = [Segment.from_dict(d) for d in extra["segments"]]
+    assert [(s.provider, s.start, s.end, s.join) for s in segs] == [
+        ("yahoo_2006_2025", "2006-01-03", "2025-12-31", "first"),
+        ("alphavantage_2026", "2026-03-31", "2026-08-21", "gap"),
+    ]
+    assert segs[0].basis == TOTAL_RETURN and segs[1].basis == UNADJUSTED
+    # both sides kept as published: the adjusted close of 2025-12-31 and the close of 2026-03-31
+    assert p.loc["2025-12-31", "close"] == pytest.approx(54.48990249633789)
+    assert p.loc["2026-03-31", "close"] == 49.37
+    assert p.loc["2026-03-31", "provider"] == "alphavantage_2026"
     spy = read_prices("SPY")
+    segs = [Segment.from_dict(d) for d in spy.attrs["provenance"]["extra"]["segments"]]
+    assert [s.provider for s in segs] == ["yahoo_2000_2026", "alphavantage_2026"]
+    assert segs[1].join == "levels" and segs[1].missing == ("2026-03-30",)
+    assert "yahoo_2006_2025" in spy.attrs["provenance"]["extra"]["superseded"][0]
     # yahoo_2000_2026 covers all of yahoo_2006_2025, so its levels are kept throughout
     assert spy.loc["2026-03-27", "close"] == pytest.approx(634.0900268554688)
-    assert np.isfinite(spy["close"]).all()
+    assert spy.loc["2026-03-31", "close"] == 650.34

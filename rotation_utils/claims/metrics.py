@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..analysis import snapshot_status
-from ..errors import DataError
+from ..analysis import pe_basis, price_segments, size_pb_ratio, snapshot_availability
 from ..months import clip_to_month, month_end, parse_month
 from ..provenance import provenance_of
 from ..sources.prices import SECTOR_ETFS
@@ -43,10 +42,6 @@ __all__ = [
 INDEXES = ("S&P 500", "S&P 400", "S&P 600")
 SECTORS = tuple(sorted(SECTOR_ETFS.values()))
 _SPDR_OF_SECTOR = {v: k for k, v in SECTOR_ETFS.items()}
-#: The SECTOR EPS sheet states its price date ("Data as of the close of:") in a cell the derived
-#: table does not keep; by edition (the sheet's "as of" date). Its last-year P/E is on the
-#: year-end price instead (2025: 25.79 x 265.41 = 6845, the S&P 500's 2025-12-31 close).
-SHEET_PRICE_DATE = {"2026-01-30": "2026-01-29"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 _TICKER = re.compile(r"^[A-Z][A-Z0-9.\-^]{0,9}$")
@@ -256,11 +251,17 @@ def _check_fact(args: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class _SheetRow:
+    """One index (and sector) of :func:`rotation_utils.analysis.pe_basis`: both P/Es on the
+    sheet's one price date, plus the sheet's own last-year P/E (on the year-end price)."""
+
     pe_fwd: float
+    pe_ly: float
     eps_fwd: float
     eps_ly: float
     pe_ly_sheet: float
     fwd_year: int
+    fwd_label: str
+    ly_label: str
     edition: str
     price_date: str
     source: str
@@ -268,28 +269,30 @@ class _SheetRow:
 
 def _sheet_row(ctx: Context, index: str, sector: str) -> _SheetRow | str:
     a = ctx.table("spdji_annual_eps")
-    status = snapshot_status(a, ctx.month)
-    if status != "ok":
-        return status
-    rows = a[(a["index"] == index) & (a["sector"] == sector) & (a["basis"] == "operating")]
-    est = rows[rows["status"] == "estimate"]
-    if est.empty:
-        return f"no operating EPS estimate for {index} {sector} in the sheet"
-    fwd = int(est["year"].max())
-    by_year = rows.set_index("year")
-    if fwd - 1 not in by_year.index:
-        return f"no {fwd - 1} EPS for {index} {sector} in the sheet"
-    prov = provenance_of(a)
-    edition = prov.vintage.replace("as of", "").strip()
+    pe = pe_basis(a, ctx.month, sector=sector)
+    if pe.table is None:
+        return pe.reason
+    row = pe.table.loc[index]
+    if pd.isna(row["eps_forward"]) or pd.isna(row["eps_last_year"]):
+        return f"no {pe.forward_year} or {pe.last_year} EPS for {index} {sector} in the sheet"
+    sheet = a[
+        (a["index"] == index)
+        & (a["sector"] == sector)
+        & (a["basis"] == "operating")
+        & (a["year"] == pe.last_year)
+    ]
     return _SheetRow(
-        pe_fwd=float(by_year.loc[fwd, "pe"]),
-        eps_fwd=float(by_year.loc[fwd, "eps"]),
-        eps_ly=float(by_year.loc[fwd - 1, "eps"]),
-        pe_ly_sheet=float(by_year.loc[fwd - 1, "pe"]),
-        fwd_year=fwd,
-        edition=edition,
-        price_date=SHEET_PRICE_DATE.get(edition, f"the sheet's price date (edition {edition})"),
-        source=prov.caption(),
+        pe_fwd=float(row["pe_forward"]),
+        pe_ly=float(row["pe_last_year"]),
+        eps_fwd=float(row["eps_forward"]),
+        eps_ly=float(row["eps_last_year"]),
+        pe_ly_sheet=float(sheet["pe"].iloc[0]),
+        fwd_year=pe.forward_year,
+        fwd_label=pe.year_label("forward"),
+        ly_label=pe.year_label("last_year"),
+        edition=pe.edition,
+        price_date=pe.price_date,
+        source=provenance_of(a).caption(),
     )
 
 
@@ -304,14 +307,12 @@ def _pe(ctx: Context, ref: MetricRef, *, forward: bool) -> Value:
     if isinstance(row, str):
         return Value(ref.name, None, unit, reason=row)
     year = row.fwd_year if forward else row.fwd_year - 1
-    eps_word = f"{year}E EPS" if forward else f"{year} EPS (last year)"
+    eps_word = f"{row.fwd_label} EPS" if forward else f"{row.ly_label} EPS (last year)"
     if (row.eps_ly if not forward else row.eps_fwd) <= 0:
         return Value(
             ref.name, None, unit, reason=f"{_label(index, sector)} {year} EPS is not positive"
         )
-    # Both bases on the forward P/E's price: price = P/E x EPS of the same row.
-    price = row.pe_fwd * row.eps_fwd
-    pe = price / (row.eps_fwd if forward else row.eps_ly)
+    pe = row.pe_fwd if forward else row.pe_ly  # both on the sheet's price date
     if not ref.at or ref.at == row.price_date:
         return Value(
             ref.name, pe, unit, row.price_date, row.source, f"{eps_word}, price {row.price_date}"
@@ -372,16 +373,16 @@ def _eps_growth_forward(ctx: Context, ref: MetricRef) -> Value:
         "ratio",
         row.edition,
         row.source,
-        f"operating EPS {row.fwd_year}E / {row.fwd_year - 1} ({row.eps_fwd:g} / {row.eps_ly:g})",
+        f"operating EPS {row.fwd_label} / {row.ly_label} ({row.eps_fwd:g} / {row.eps_ly:g})",
     )
 
 
 def _eps_growth_5y(ctx: Context, ref: MetricRef) -> Value:
     index, sector = ref.args[0], ref.args[1] if len(ref.args) > 1 else "All"
     t = ctx.table("spdji_index_pe")
-    status = snapshot_status(t, ctx.month)
-    if status != "ok":
-        return Value(ref.name, None, "ratio", reason=status)
+    available = snapshot_availability(t, ctx.month)
+    if not available.available:
+        return Value(ref.name, None, "ratio", reason=available.reason)
     row = t[(t["index"] == index) & (t["sector"] == sector)]
     if row.empty or pd.isna(row["eps_growth_5y"].iloc[0]):
         return Value(
@@ -390,13 +391,12 @@ def _eps_growth_5y(ctx: Context, ref: MetricRef) -> Value:
             "ratio",
             reason=f"no 5-year projected growth for {_label(index, sector)}",
         )
-    prov = provenance_of(t)
     return Value(
         ref.name,
         float(row["eps_growth_5y"].iloc[0]),
         "ratio",
-        prov.vintage.replace("as of", "").strip(),
-        prov.caption(),
+        available.as_of,
+        provenance_of(t).caption(),
         "projected annual EPS growth, 5 years",
     )
 
@@ -405,18 +405,12 @@ def _eps_growth_5y(ctx: Context, ref: MetricRef) -> Value:
 
 
 def _pb_series(ctx: Context, ref: MetricRef) -> tuple[pd.Series, str]:
-    bm = clip_to_month(ctx.table("french_size_bm"), ctx.month)
-    suffix = "_ex_hibm" if "ex_hibm" in ref.args else ""
-    small, big = f"ME1{suffix}", f"ME5{suffix}"
-    if small not in bm:
-        raise DataError(f"no column {small}; run `rotation data build`", file="french_size_bm")
-    r = (bm[big] / bm[small]).dropna()  # P/B = 1 / (BE/ME)
-    if "july" in ref.args:
-        r = r[
-            r.index.month == 7
-        ]  # French re-forms the portfolios each June: one fresh sample a year
+    ex_hibm = "ex_hibm" in ref.args
+    r = size_pb_ratio(ctx.table("french_size_bm"), ctx.month, ex_hibm=ex_hibm)
+    if "july" in ref.args:  # French re-forms the portfolios each June: one fresh sample a year
+        r = r[r.index.month == 7]
     basis = "P/B of the smallest size quintile / the biggest (NYSE breakpoints, value-weighted)"
-    if suffix:
+    if ex_hibm:
         basis += ", without the SMALL HiBM and BIG HiBM corners"
     if "july" in ref.args:
         basis += ", July samples only"
@@ -479,6 +473,15 @@ def window_return(ctx: Context, ticker: str, start: str, end: str | None = None)
         )
     rows = s.loc[:t1]
     rows = rows.loc[rows.index[rows.index <= t0][-1] :]
+    # A day a short provider gap left out and the loader bridged on price levels (recorded in the
+    # table's segments, e.g. IWM on 2026-03-30) is not a gap; a long gap still is.
+    bridged = {
+        pd.Timestamp(d)
+        for seg in price_segments(close).get(ticker, [])
+        if seg.join == "levels"
+        for d in seg.missing
+    }
+    rows = rows[~(rows.isna() & rows.index.isin(list(bridged)))]
     missing = rows[rows.isna()]
     if len(missing):
         before = s.loc[: missing.index[0]].last_valid_index()

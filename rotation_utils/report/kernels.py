@@ -29,6 +29,7 @@ __all__ = [
     "run_month_job",
     "execute_notebook",
     "split_jobs",
+    "shutdown_worker_kernel",
     "WARM_IMPORTS",
     "shutdown_warm_kernels",
     "kill_warm_kernels",
@@ -328,6 +329,12 @@ def _shutdown(km) -> None:
     shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)  # the IPC sockets' folder
 
 
+def shutdown_worker_kernel() -> None:
+    """Shut down the calling worker thread's warm kernel, if it has one. Local workers shut
+    theirs down at exit; Dask workers kill theirs when they close (:func:`kill_warm_kernels`)."""
+    _shutdown_warm()
+
+
 def _shutdown_warm() -> None:
     """Shut down the calling thread's warm kernel."""
     with _WARM_LOCK:
@@ -355,7 +362,7 @@ def kill_warm_kernels() -> None:
 
 
 def shutdown_warm_kernels() -> None:
-    """Shut down every warm kernel of this process (at exit, or when a Dask worker closes)."""
+    """Shut down every warm kernel of this process (at exit)."""
     with _WARM_LOCK:
         kms = list(_WARM.values())
         _WARM.clear()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError, ParameterError
-from ..months import parse_month
+from ..months import FIRST_DATA_MONTH, check_report_month, parse_month
 
 __all__ = [
     "NOTEBOOK_DIR",
@@ -37,8 +37,6 @@ __all__ = [
 ]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent.parent / "notebooks"
-#: The earliest month any source covers (French data start in 1926-07).
-FIRST_DATA_MONTH = "1926-07"
 #: The price column whose last close dates the data: the benchmark every notebook compares with.
 CALENDAR_TICKER = "SPY"
 
@@ -110,16 +108,9 @@ def resolve_notebooks(spec: str | None, nb_dir: Path | None = None) -> list[Path
 
 
 def validate_month(value: str, name: str = "month", today: dt.date | None = None) -> str:
-    """Check a report month: YYYY-MM, not in the future, not before any data exists."""
-    p = parse_month(value, name)
-    today = today or dt.date.today()
-    if p > parse_month(today.strftime("%Y-%m")):
-        raise ParameterError(name, f"{value} is in the future (today is {today.isoformat()})")
-    if p < parse_month(FIRST_DATA_MONTH):
-        raise ParameterError(
-            name, f"{value} is before any data (the earliest source starts {FIRST_DATA_MONTH})"
-        )
-    return str(p)
+    """Check a report month: YYYY-MM, not in the future, not before any data exists (the same
+    check the notebooks run on their parameters, :func:`rotation_utils.months.check_report_month`)."""
+    return check_report_month(value, name, today)
 
 
 def months_between(first: str, last: str) -> list[str]:

@@ -13,10 +13,21 @@ With ``ROTATION_MIRROR`` set the three mirrored providers are read; online, one 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.holiday import (
+    AbstractHolidayCalendar,
+    GoodFriday,
+    Holiday,
+    USLaborDay,
+    USMartinLutherKingJr,
+    USMemorialDay,
+    USPresidentsDay,
+    USThanksgivingDay,
+    nearest_workday,
+)
 
 from ..errors import DataError
 from ..provenance import Provenance, provenance_of, with_provenance
@@ -31,6 +42,11 @@ __all__ = [
     "PROVIDERS",
     "Segment",
     "SECTOR_ETFS",
+    "PROVIDER_BASIS",
+    "TOTAL_RETURN",
+    "UNADJUSTED",
+    "MAX_BRIDGE_DAYS",
+    "trading_days_between",
     "PARSER_VERSION",
     "provider_sources",
 ]
@@ -133,59 +149,170 @@ def parse_prices(data: bytes, file: str = "<prices>") -> dict[str, pd.DataFrame]
     return {"prices": out}
 
 
+#: What a provider's close measures. An adjusted close is dividend-reinvested (total return)
+#: and equals the actual close at the file's own last date; an unadjusted close is the price.
+TOTAL_RETURN = "total return (adjusted close)"
+UNADJUSTED = "price only (unadjusted close)"
+PROVIDER_BASIS = {
+    "yahoo_2006_2025": TOTAL_RETURN,
+    "yahoo_2000_2026": TOTAL_RETURN,
+    "alphavantage_2026": UNADJUSTED,
+    "yfinance": TOTAL_RETURN,  # the online providers (price_providers.ONLINE_PROVIDERS)
+    "alphavantage": UNADJUSTED,
+}
+#: The longest run of missing trading days bridged on price levels between two providers.
+MAX_BRIDGE_DAYS = 5
+
+
+class _NYSEHolidays(AbstractHolidayCalendar):
+    rules = [
+        Holiday("New Year's Day", month=1, day=1, observance=nearest_workday),
+        USMartinLutherKingJr,
+        USPresidentsDay,
+        GoodFriday,
+        USMemorialDay,
+        Holiday("Juneteenth", month=6, day=19, start_date="2022-01-01", observance=nearest_workday),
+        Holiday("Independence Day", month=7, day=4, observance=nearest_workday),
+        USLaborDay,
+        USThanksgivingDay,
+        Holiday("Christmas", month=12, day=25, observance=nearest_workday),
+    ]
+
+
+def trading_days_between(last: pd.Timestamp, first: pd.Timestamp) -> list[pd.Timestamp]:
+    """NYSE trading days strictly after ``last`` and before ``first`` (weekdays that are not
+    exchange holidays): the days a gap between two providers leaves out."""
+    days = pd.bdate_range(last + pd.Timedelta(days=1), first - pd.Timedelta(days=1))
+    if days.empty:
+        return []
+    hol = _NYSEHolidays().holidays(days[0], days[-1])
+    return list(days[~days.isin(hol)])
+
+
 @dataclass(frozen=True)
 class Segment:
-    """The date range a provider supplied in a spliced series."""
+    """The date range one provider supplied in a spliced series, and how it joins the one before.
+
+    Attributes
+    ----------
+    provider : str
+        Provider folder, e.g. ``"alphavantage_2026"``.
+    start, end : str
+        First and last date (YYYY-MM-DD) taken from this provider.
+    basis : str
+        What its closes measure: :data:`TOTAL_RETURN` or :data:`UNADJUSTED`.
+    join : str
+        How it connects to the previous segment: ``"first"`` (none before), ``"returns"`` (the
+        providers overlap; the older one is rescaled on the first shared date), ``"levels"`` (a
+        short gap bridged on price levels, both closes being actual closes at the boundary) or
+        ``"gap"`` (no return is defined across the missing days).
+    gap_from : str
+        For ``"levels"`` and ``"gap"``: the previous segment's last date.
+    missing : tuple of str
+        Trading days between the two segments that neither provider has.
+    """
 
     provider: str
     start: str
     end: str
+    basis: str = TOTAL_RETURN
+    join: str = "first"
+    gap_from: str = ""
+    missing: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["missing"] = list(self.missing)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Segment:
+        return cls(**{**d, "missing": tuple(d.get("missing", ()))})
+
+    def describe(self) -> str:
+        """One line for a caption, e.g. "alphavantage_2026 2026-03-31..2026-08-21 (price only
+        (unadjusted close)); bridged on levels from 2026-03-27 (missing 2026-03-30)"."""
+        text = f"{self.provider} {self.start}..{self.end} ({self.basis})"
+        missing = (
+            f"{len(self.missing)} trading days missing"
+            if len(self.missing) > 3
+            else ("missing " + ", ".join(self.missing) if self.missing else "no day missing")
+        )
+        if self.join == "levels":
+            text += f"; bridged on price levels from {self.gap_from} ({missing})"
+        elif self.join == "gap":
+            text += f"; GAP after {self.gap_from} ({missing}): no return across it"
+        return text
 
 
-def splice_closes(parts: list[tuple[str, pd.Series]]) -> tuple[pd.Series, list[Segment]]:
-    """Chain close series from several providers on returns, keeping the newest provider's levels.
+def _basis(part: tuple) -> str:
+    return part[2] if len(part) > 2 else PROVIDER_BASIS.get(part[0], TOTAL_RETURN)
+
+
+def splice_closes(parts: list[tuple]) -> tuple[pd.Series, list[Segment]]:
+    """Chain close series from several providers, oldest first, keeping the newest levels.
 
     Parameters
     ----------
-    parts : list of (provider, Series)
-        Close prices (dollars) by date, oldest provider first.
+    parts : list of (provider, Series) or (provider, Series, basis)
+        Close prices (dollars) by date, oldest provider first. ``basis`` defaults to the
+        provider's entry in :data:`PROVIDER_BASIS` (else :data:`TOTAL_RETURN`).
 
     Returns
     -------
     close : Series
-        One close series. On dates covered by several providers the newest wins; an older
-        provider's earlier dates are rescaled by the ratio of the two providers' closes on the
-        first date they share, so that its daily returns are preserved and levels join without a
-        jump.
-    segments : list of Segment
-        Which provider each date range came from, oldest first.
+        One close series. Where providers overlap the newest wins and the older provider's
+        earlier dates are rescaled by the ratio of the two closes on the first shared date, so its
+        daily returns are kept. Where they do not overlap:
 
-    Raises
-    ------
-    DataError
-        Two consecutive providers share no date (a gap across the splice): returns across the
-        gap are unknown, so the series cannot be chained without inventing one.
+        - a gap of at most :data:`MAX_BRIDGE_DAYS` missing trading days is bridged on price
+          levels when the newer series starts on an unadjusted close (the older series' last
+          close is an actual close whether adjusted or not), so the older levels are kept as they
+          are and the return across the gap is a price return;
+        - any other gap stays a gap: both sides are kept, unscaled, and the newer segment is
+          marked ``join="gap"`` so no return is computed across it.
+    segments : list of Segment
+        Which provider each date range came from and how it joins the one before, oldest first.
+        No provider is ever dropped.
     """
     if not parts:
         raise DataError("no price series to splice")
-    name, close = parts[-1]
-    close = close.dropna()
-    segments = [Segment(name, str(close.index[0].date()), str(close.index[-1].date()))]
-    for prov, older in reversed(parts[:-1]):
-        older = older.dropna()
+    name, close = parts[-1][0], parts[-1][1].dropna()
+    if close.empty:
+        raise DataError(f"{name}: no closes to splice")
+    segments = [
+        Segment(name, str(close.index[0].date()), str(close.index[-1].date()), _basis(parts[-1]))
+    ]
+    for part in reversed(parts[:-1]):
+        prov, older, basis = part[0], part[1].dropna(), _basis(part)
+        if older.empty:
+            continue
+        newer = segments[0]
         common = older.index.intersection(close.index)
-        if common.empty:
-            raise DataError(
-                f"gap across the provider splice: {prov} ends {older.index[-1].date()}, "
-                f"{segments[0].provider} starts {close.index[0].date()} with no common date"
-            )
-        anchor = common[0]
-        earlier = older[older.index < anchor] * (close[anchor] / older[anchor])
-        if not earlier.empty:
-            close = pd.concat([earlier, close])
-            segments.insert(
-                0, Segment(prov, str(earlier.index[0].date()), str(earlier.index[-1].date()))
-            )
+        if not common.empty:
+            anchor = common[0]
+            earlier = older[older.index < anchor] * (close[anchor] / older[anchor])
+            join, gap_from, missing = "returns", "", ()
+        else:
+            earlier = older[older.index < close.index[0]]
+            if earlier.empty:
+                continue  # nothing older than what the newer providers already cover
+            days = trading_days_between(earlier.index[-1], close.index[0])
+            missing = tuple(str(d.date()) for d in days)
+            # An adjusted series equals the actual close at its own last date, so only the
+            # newer side's basis decides whether the two levels are comparable.
+            same_basis = newer.basis == UNADJUSTED
+            join = "levels" if same_basis and len(days) <= MAX_BRIDGE_DAYS else "gap"
+            gap_from = str(earlier.index[-1].date())
+        if earlier.empty:
+            continue
+        segments[0] = Segment(
+            newer.provider, newer.start, newer.end, newer.basis, join, gap_from, missing
+        )
+        close = pd.concat([earlier, close])
+        segments.insert(
+            0, Segment(prov, str(earlier.index[0].date()), str(earlier.index[-1].date()), basis)
+        )
     close.name = "close"
     return close, segments
 
@@ -216,14 +343,14 @@ def provider_raw_files(ticker: str) -> list[RawFile]:
 def read_prices(ticker: str) -> pd.DataFrame:
     """One daily close series for ``ticker`` spliced across every provider that has it.
 
-    Providers that do not overlap the newer part (so cannot be chained on returns) are left out
-    and named in ``attrs['provenance']['extra']['excluded']``; the provider of each date range is
-    in ``attrs['provenance']['extra']['segments']``.
+    ``attrs['provenance']['extra']['segments']`` lists each provider's date range, basis and how
+    it joins the one before (:class:`Segment`, as dicts); ``extra['superseded']`` names providers
+    whose every date a newer provider also covers (read, but not needed).
 
     Returns
     -------
     DataFrame
-        Column ``close`` (US dollars, levels of the newest chained provider) and ``provider``.
+        Column ``close`` (US dollars, levels of the newest provider) and ``provider``.
     """
     parts: list[tuple[str, pd.Series]] = []
     provs: list[Provenance] = []
@@ -237,18 +364,13 @@ def read_prices(ticker: str) -> pd.DataFrame:
         provs.append(provenance_of(df))
     if not parts:
         raise DataError(f"no provider has prices for {ticker!r}")
-    excluded: list[str] = []
-    # Drop the newest providers that cannot be chained, newest first, and say so.
-    while True:
-        try:
-            close, segments = splice_closes(parts)
-            break
-        except DataError as e:
-            if len(parts) == 1:
-                raise
-            excluded.append(f"{parts[-1][0]}: {e}")
-            parts.pop()
-            provs.pop()
+    close, segments = splice_closes(parts)
+    used_names = {s.provider for s in segments}
+    superseded = [
+        f"{name}: every date is also in a newer provider"
+        for name, _ in parts
+        if name not in used_names
+    ]
     out = close.to_frame()
     out["provider"] = ""
     for s in segments:
@@ -262,6 +384,6 @@ def read_prices(ticker: str) -> pd.DataFrame:
         vintage=f"through {out.index[-1].date()}",
         sha256=",".join(p.sha256[:12] for p in provs),
         read_from=newest.read_from,
-        extra={"segments": [s.__dict__ for s in segments], "excluded": excluded},
+        extra={"segments": [s.to_dict() for s in segments], "superseded": superseded},
     )
     return with_provenance(out, prov)

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 #: Part of the parse-cache key: bump when :func:`parse_spdji` returns something different.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: annual_eps carries price and price_date
 PUBLISHER = "S&P Dow Jones Indices"
 URL = "https://www.spglobal.com/spdji/en/documents/additional-material/sp-500-eps-est.xlsx"
 #: The publisher stopped the public workbook after this edition (the sheet itself says so).
@@ -106,7 +106,8 @@ def parse_spdji(data: bytes, file: str = "sp-500-eps-est.xlsx") -> dict[str, pd.
         ``eps_<YEAR>q4``, ``price``, ``pe_<YEAR>``; the "Current" row is dated with the sheet's
         as-of date.
         ``annual_eps``: per index and sector, calendar-year operating (``basis='operating'``) and
-        as-reported EPS and P/E, with ``status``.
+        as-reported EPS and P/E, with ``status``, ``price`` (index level on which the sheet's
+        estimated P/Es are computed) and ``price_date`` (its close, "Data as of the close of").
         ``quarterly_eps_by_sector``: the same by quarter.
         ``attrs['vintage']`` is ``"as of YYYY-MM-DD"``.
 
@@ -273,7 +274,14 @@ def _sector_eps(sector: pd.DataFrame, file: str) -> dict[str, pd.DataFrame]:
     starts = _find(sector, r"^INDEX NAME$", _SECTOR, file, col=0)
     est = _find(sector, r"^ESTIMATES:?$", _SECTOR, file, col=0)[0]
     first_estimate = _date(sector.iat[est[0], 1])
+    # Estimated P/Es are on the price at "Data as of the close of:" (one date for every index).
+    try:
+        price_row = _find(sector, r"AS OF THE CLOSE", _SECTOR, file, col=0)[0][0]
+        price_date = _date(sector.iat[price_row, 1])
+    except DataError:  # an edition without the line: P/Es are kept, their price date is blank
+        price_date = None
     annual, quarterly = [], []
+    prices: dict[tuple, float] = {}
     blocks = []
     for r, _ in starts:
         basis = "operating"
@@ -283,6 +291,15 @@ def _sector_eps(sector: pd.DataFrame, file: str) -> dict[str, pd.DataFrame]:
         blocks.append((r, basis))
     for r, basis in blocks:
         header = {c: _norm(sector.iat[r, c]) for c in range(1, sector.shape[1])}
+        below = r + 1 < len(sector)
+        price_col = next(
+            (
+                c
+                for c in range(1, min(4, sector.shape[1]))
+                if "PRICE" in (header[c], _norm(sector.iat[r + 1, c]) if below else "")
+            ),
+            None,
+        )
         rr = r + 1
         while rr < len(sector):
             name = sector.iat[rr, 0]
@@ -296,6 +313,7 @@ def _sector_eps(sector: pd.DataFrame, file: str) -> dict[str, pd.DataFrame]:
                 rr += 1
                 continue
             index, sec = _split_index(str(name))
+            price = _num(sector.iat[rr, price_col]) if price_col is not None else np.nan
             for c, t in header.items():
                 v = _num(sector.iat[rr, c])
                 if np.isnan(v):
@@ -312,6 +330,7 @@ def _sector_eps(sector: pd.DataFrame, file: str) -> dict[str, pd.DataFrame]:
                     annual.append(
                         (index, sec, basis, y, m.group(2), v, _status(end, first_estimate))
                     )
+                    prices[(index, sec, basis, y)] = price
             rr += 1
     a = pd.DataFrame(
         annual, columns=["index", "sector", "basis", "year", "kind", "value", "status"]
@@ -327,6 +346,8 @@ def _sector_eps(sector: pd.DataFrame, file: str) -> dict[str, pd.DataFrame]:
         .reset_index("status")
     )
     a.columns.name = None
+    a["price"] = [prices.get(k, np.nan) for k in a.index]
+    a["price_date"] = "" if price_date is None else str(price_date.date())
     q = pd.DataFrame(quarterly, columns=["index", "sector", "basis", "quarter", "eps", "status"])
     q = q.set_index(["index", "sector", "basis", "quarter"])
     if a.empty or q.empty:
