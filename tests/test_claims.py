@@ -89,6 +89,55 @@ def _rows(r):
     return {x.label: x for x in r.robustness}
 
 
+#: The first sentence of each seed claim's evidence as of 2026-01 on data/: what the report index
+#: shows (numbers from the committed tables, checked by hand in the test below and above).
+SEED_FIRST_SENTENCES_2026_01 = {
+    "C1": "S&P 600 forward P/E 16.19x (2026E EPS, prices 2026-01-29) vs S&P 500 22.46x: "
+    "lower, as claimed.",
+    "C2": "S&P 600 forward P/E 16.19x (2026E EPS, prices 2026-01-29) vs S&P 500 22.46x: "
+    "a 27.9% discount, 7.9 pp above the stated 20.0%, outside the ±2.0 pp tolerance.",
+    "C3": "Small/big P/B ratio 0.176x in 2024-07, the lowest of the last 12 months of data, is the "
+    "lowest since 1944-06 (0.170x then): no lower value from 2000-03 on, as claimed.",
+    "C4": "Small/big P/B ratio 0.190x (French size quintiles, value-weighted, as of 2024-08) vs the "
+    "stated Russell 2000 / Russell 1000 P/B 0.379x (2.03x / 5.35x, price-to-book (definition not "
+    "stated)): 49.8% lower, outside the ±5% tolerance.",
+    "C5": "S&P 600 forecast EPS growth 44.5% (96.39 / 66.72) vs S&P 500 16.9% (310.24 / 265.41), "
+    "both 2026E / 2025E operating EPS, as of 2026-01-30: higher, as claimed.",
+    "C6": "S&P 500 Financials forward P/E 15.89x (2026E EPS, price 2026-01-29) vs the stated "
+    "16.50x: 3.7% lower, within the ±5% tolerance, as claimed.",
+    "C7": "No public EV/EBITDA series for industrials is mirrored and no cited figure is in "
+    "data/facts.csv; EV/EBITDA needs enterprise values (debt, cash) that none of the public files "
+    "carry.",
+    "C8": "Total returns 2025-09-30 to 2025-12-31: XLF +2.0%, XLI +0.9%, XLU -1.4% vs XLK +2.3%: "
+    "XLK beat XLF, XLI and XLU, so none of the 3 winner/loser pairs as claimed.",
+    "C9": "No prices for JPM and GS in the public data: JPM and GS are not regional banks (KRE is "
+    "the usual proxy, also not in the data).",
+}
+
+
+def test_seed_evidence_reads_as_prose_first_sentence_first(tables):
+    """Each claim's first sentence (the index's one line) names metrics by label, says what was
+    claimed vs what was found, and never shows a metric id."""
+    from rotation_utils.report.render import one_line
+
+    v = _seed("2026-01", tables)
+    assert {k: one_line(r.evidence)[0] for k, r in v.items()} == SEED_FIRST_SENTENCES_2026_01
+    ids = ("pe_forward:", "pe_last_year:", "eps_growth", "pb_small_big", "return:", "fred", "fact:")
+    for r in v.values():
+        prose = [r.evidence, *(x.outcome.summary for x in (*r.robustness, *r.outcomes))]
+        assert not [p for p in prose if any(i in p for i in ids)], r.id
+    # the headline says how the flipping definition differs, with its numbers
+    assert v["C1"].evidence.endswith(
+        'Supported on the main definition, but contradicted on "cited Russell 2000 trailing P/E '
+        'incl. loss-makers (Aug 2025)": Russell 2000 33.65x vs S&P 500 25.25x: higher, not lower.'
+    )
+    # metric ids stay in the machine-readable numbers
+    assert [n["metric"] for n in v["C1"].to_dict()["numbers"]] == [
+        "pe_forward:S&P 600",
+        "pe_forward:S&P 500",
+    ]
+
+
 def test_seed_verdicts_for_the_article_month(tables):
     v = _seed("2026-01", tables)
     assert list(v) == [f"C{i}" for i in range(1, 10)]
@@ -227,9 +276,12 @@ def test_seed_verdicts_before_the_data_exists_say_so(tables):
     assert "after 2025-06" in v["C8"].evidence  # Q4 2025 has not happened yet
     # C2: only the article's own numbers can be used before the sheet exists: 27.7%, not 20%
     assert v["C2"].verdict == "contradicted"
-    assert (
-        "the data allow as of this month: the article's own numbers (16.7 vs 23.1)"
-        in v["C2"].evidence
+    assert v["C2"].evidence.startswith(
+        "Contradicted on the definitions the data allow as of 2025-06, "
+        '"the article\'s own numbers (16.7 vs 23.1)": Russell 2000 16.70x vs S&P 500 23.10x: '
+        "a 27.7% discount, 7.7 pp above the stated 20.0% (±2.0 pp). "
+        "The main definition is not available: S&P 600 and S&P 500 forward P/E: the S&P DJI sheet "
+        "is dated 2026-01-30, after 2025-06"
     )
     assert v["C3"].verdict == "partly supported"  # French data to 2024-08 exist in 2025-06
     # before the bubble the claim compares with, C3 cannot be judged
@@ -255,7 +307,11 @@ def test_a_cited_ev_ebitda_figure_makes_c7_checkable(tables, tmp_path):
     )
     (r,) = check_claims(load_claims(p, fact_ids=set(facts.index)), "2026-01", facts=facts)
     # 18.0 / 16.70 - 1 = +7.8%: outside 5%
-    assert r.verdict == "contradicted" and "+7.8% off" in r.evidence
+    assert r.verdict == "contradicted" and r.evidence == (
+        "Industrials EV/EBITDA 18.00x (EV/EBITDA; index not stated, as of 2025-12-31) vs the "
+        "stated Industrials EV/EBITDA 16.70x (EV/EBITDA; index not stated): "
+        "7.8% higher, outside the ±5% tolerance."
+    )
 
 
 def test_growth_from_a_loss_is_blank(tables):

@@ -9,7 +9,7 @@ import pytest
 
 from rotation_utils.claims.checks import CHECKS
 from rotation_utils.claims.kinds import KINDS
-from rotation_utils.claims.metrics import Context, evaluate, window_return
+from rotation_utils.claims.metrics import Context, evaluate, metric_label, window_return
 from rotation_utils.provenance import Provenance, with_provenance
 
 
@@ -115,7 +115,11 @@ def test_window_return_needs_a_close_in_the_report_month():
 def test_value_relative_tolerance():
     # 16 vs 16.5: 16 / 16.5 - 1 = -3.03%
     out = _run("value", metric="fact:pe16", stated=16.5)
-    assert out.verdict == "supported" and "-3.0% off" in out.evidence and "~16.00x" in out.summary
+    assert out.verdict == "supported" and out.evidence == (
+        "Test test figure ~16.00x (test figure, as of 2024-12-31) vs the stated 16.50x: "
+        "3.0% lower, within the ±5% tolerance, as claimed"
+    )
+    assert out.summary == "~16.00x vs stated 16.50x: 3.0% lower, within the ±5% tolerance"
     assert _run("value", metric="fact:pe16", stated=16.5, tolerance=0.03).verdict == "contradicted"
     # a stated value that is itself a ratio of facts: 10 / 20 = 0.5
     assert _run("value", metric="fact_ratio:a:b", stated=0.5, tolerance=0.0).verdict == "supported"
@@ -124,7 +128,22 @@ def test_value_relative_tolerance():
 def test_compare_metrics_and_numbers():
     assert _run("compare", left="fact:a", op="<", right="fact:b").verdict == "supported"
     out = _run("compare", left=3.0, op=">", right="fact:b")
-    assert out.verdict == "contradicted" and out.summary == "3 > 20.00x: no"
+    assert (
+        out.verdict == "contradicted"
+        and out.summary == "3.00x vs Test test figure 20.00x: lower, not higher"
+    )
+    assert out.evidence == (
+        "3.00x vs Test test figure 20.00x (test figure, as of 2024-12-31): lower, not higher as claimed"
+    )
+    # a shared basis is said once; a shared measure too (the right side by its subject)
+    out = _run("compare", left="fact:a", op="<", right="fact:b")
+    assert (
+        out.evidence
+        == "Test test figure 10.00x (test figure, as of 2024-12-31) vs Test 20.00x: lower, as claimed"
+    )
+    out = _run("compare", left="fact:a", op="<=", right=10.0)
+    assert out.verdict == "supported" and out.summary == "Test test figure 10.00x vs 10.00x: equal"
+    assert out.evidence.endswith(": equal, so at most equal, as claimed")
     assert _run("compare", left="fact:a", op=">=", right=10.0).verdict == "supported"
     assert _run("compare", left="fact:a", op="<=", right=9.99).verdict == "contradicted"
 
@@ -133,7 +152,16 @@ def test_discount_absolute_tolerance():
     # 1 - 10 / 20 = 50%; stated 45% is 5 pp off
     out = _run("discount", small="fact:a", large="fact:b", stated=0.45)
     assert out.verdict == "contradicted" and out.numbers[2].value == pytest.approx(0.5)
-    assert "+5.0 pp" in out.evidence
+    assert out.evidence == (
+        "Test test figure 10.00x (test figure, as of 2024-12-31) vs Test 20.00x: a 50.0% discount, "
+        "5.0 pp above the stated 45.0%, outside the ±2.0 pp tolerance"
+    )
+    # a negative discount is a premium, below the stated discount
+    out = _run("discount", small="fact:b", large="fact:a", stated=0.2)
+    assert (
+        out.summary
+        == "Test 20.00x vs Test 10.00x: a 100.0% premium, 120.0 pp below the stated 20.0% (±2.0 pp)"
+    )
     ok = _run("discount", small="fact:a", large="fact:b", stated=0.45, tolerance=0.051)
     assert ok.verdict == "supported"
 
@@ -158,20 +186,57 @@ def _size_bm() -> pd.DataFrame:
     "month,metric,direction,since,verdict,text",
     [
         # 0.25 (2003-06) was last as low in 2001-03 (0.24): lowest since 2001-03
-        ("2004-01", "pb_small_big", "low", "2001-06", "supported", "lowest since 2001-03"),
-        ("2004-01", "pb_small_big", "low", "2001-01", "contradicted", "lowest since 2001-03"),
+        (
+            "2004-01",
+            "pb_small_big",
+            "low",
+            "2001-06",
+            "supported",
+            "is the lowest since 2001-03 (0.240x then): no lower value from 2001-06 on, as claimed. ",
+        ),
+        (
+            "2004-01",
+            "pb_small_big",
+            "low",
+            "2001-01",
+            "contradicted",
+            "is only the lowest since 2001-03, which was lower (0.240x then): not the lowest from "
+            "2001-01 on as claimed. ",
+        ),
         # July samples: 0.30 (2003-07) was last as low in 2002-07 (0.30)
-        ("2004-01", "pb_small_big:july", "low", "2001-06", "contradicted", "since 2002-07"),
+        (
+            "2004-01",
+            "pb_small_big:july",
+            "low",
+            "2001-06",
+            "contradicted",
+            "only the lowest since 2002-07, which was as low (0.300x then)",
+        ),
         # highest: 0.30 (first in 2003-01) was last as high in 2002-12
-        ("2004-01", "pb_small_big", "high", "2002-06", "contradicted", "highest since 2002-12"),
+        (
+            "2004-01",
+            "pb_small_big",
+            "high",
+            "2002-06",
+            "contradicted",
+            "only the highest since 2002-12, which was as high (0.300x then)",
+        ),
         # nothing after the report month: as of 2001-04 the low is 2001-03's 0.24, lowest in the data
-        ("2001-04", "pb_small_big", "low", "2000-01", "supported", "lowest in the data"),
+        (
+            "2001-04",
+            "pb_small_big",
+            "low",
+            "2000-01",
+            "supported",
+            "is the lowest in the data: no lower value from 2000-01 on, as claimed. ",
+        ),
     ],
 )
 def test_extreme_since(month, metric, direction, since, verdict, text):
     t = {"french_size_bm": _size_bm()}
     out = _run("extreme", month=month, tables=t, metric=metric, direction=direction, since=since)
     assert out.verdict == verdict and text in out.evidence
+    assert out.evidence.startswith("Small/big P/B ratio ")
 
 
 def test_outperform_pairs():
@@ -179,14 +244,18 @@ def test_outperform_pairs():
     assert _run("outperform", winners=("AAA",), losers=("BBB",), **w).verdict == "supported"
     assert _run("outperform", winners=("BBB",), losers=("AAA",), **w).verdict == "contradicted"
     out = _run("outperform", winners=("AAA", "BBB"), losers=("BBB",), **w)
-    assert out.verdict == "partly supported" and "not: BBB < BBB" in out.evidence
+    assert out.verdict == "partly supported" and out.evidence.endswith(
+        ": AAA +10.0%, BBB +5.0% vs BBB +5.0%: BBB beat BBB, so 1 of the 2 winner/loser pairs as claimed"
+    )
+    out = _run("outperform", winners=("BBB",), losers=("AAA",), **w)
+    assert out.evidence.endswith("BBB +5.0% vs AAA +10.0%: AAA beat BBB, not as claimed")
     out = _run("outperform", winners=("CCC",), losers=("BBB",), **w)
     assert out.verdict == "not checkable" and "gap 2025-01-31 -> 2025-02-10" in out.evidence
 
 
 def test_not_checkable():
     out = _run("not_checkable", reason="no public data")
-    assert out.verdict == "not checkable" and out.evidence == "no public data"
+    assert out.verdict == "not checkable" and out.evidence == "No public data"
 
 
 # --- S&P DJI metrics: forward / last-year basis, price dates -----------------------------------
@@ -285,4 +354,90 @@ def test_check_names_at_highs_with_the_curve():
     out = _check(
         "2025-12", tables, names=("JPM",), start="2025-10-01", end="2025-12-31", proxy="UP"
     )
-    assert out.verdict == "not checkable" and "no prices for JPM" in out.evidence
+    assert out.verdict == "not checkable" and out.evidence.startswith(
+        "No prices for JPM in the public data: the names cannot be checked. Context only: UP set 66 "
+    )
+
+
+# --- labels: prose names a metric by what it is, never by its id ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("pe_forward:S&P 600:Financials", "S&P 600 Financials forward P/E"),
+        ("pe_forward:S&P 500@2025-12-31", "S&P 500 forward P/E"),
+        ("pe_last_year:S&P 400", "S&P 400 last-year P/E"),
+        ("eps_growth_forward:S&P 600", "S&P 600 forecast EPS growth"),
+        ("eps_growth_5y:S&P 500", "S&P 500 projected 5-year EPS growth"),
+        ("pb_small_big:ex_hibm:july", "small/big P/B ratio"),
+        ("return:XLF:2025-09-30:2025-12-31", "XLF total return"),
+        ("fred:T10Y2Y", "10-year minus 2-year Treasury yield"),
+        ("fred:DFF:2025-12", "effective federal funds rate"),
+        (
+            "fred_change:DGS10:2025-09:2025-12",
+            "change in the 10-year Treasury constant-maturity yield",
+        ),
+        ("fact:a", "Test test figure"),
+        ("fact_ratio:a:b", "Test / Test test figure"),
+    ],
+)
+def test_metric_label_is_derived_from_the_name(name, label):
+    subject, measure = metric_label(name, _facts())
+    assert " ".join(x for x in (subject, measure) if x) == label
+    if name.startswith(("fact", "return")):  # the families the synthetic context has data for
+        assert evaluate(_ctx(), name).label == label
+
+
+def test_every_catalog_family_has_a_label():
+    from rotation_utils.claims.metrics import _LABELS, CATALOG
+
+    assert set(_LABELS) == set(CATALOG)
+
+
+def test_a_fact_label_comes_from_its_row_in_the_facts_table():
+    from rotation_utils.facts import load_facts
+
+    facts = load_facts()
+    assert metric_label("fact:comtex_r2k_fwd_pe_2025_09", facts) == ("Russell 2000", "forward P/E")
+    assert metric_label("fact:ainvest_spx_trailing_pe_2025_08", facts) == (
+        "S&P 500",
+        "trailing P/E",
+    )
+    assert metric_label("fact_ratio:article_r2k_pb:article_r1000_pb", facts) == (
+        "Russell 2000 / Russell 1000",
+        "P/B",
+    )
+
+
+def test_json_numbers_keep_the_metric_id_beside_the_label():
+    out = _run("compare", left="fact:a", op="<", right="fact:b")
+    d = out.numbers[0].to_dict()
+    assert (d["metric"], d["label"], d["value"]) == ("fact:a", "Test test figure", 10.0)
+    assert "fact:" not in out.evidence and "fact:" not in out.summary
+
+
+def test_reasons_shared_by_several_numbers_are_said_once():
+    # both windows end after the month: one reason for both tickers
+    out = _run(
+        "outperform", winners=("AAA",), losers=("BBB",), start="2025-01-31", end="2025-03-31"
+    )
+    assert out.verdict == "not checkable"
+    assert out.evidence == "AAA and BBB total return: the window ends 2025-03-31, after 2025-02"
+
+
+@pytest.mark.parametrize(
+    ("number", "article"),
+    [
+        ("18.9%", "an"),
+        ("8.0%", "an"),
+        ("11.2%", "an"),
+        ("80.0%", "an"),
+        ("27.9%", "a"),
+        ("1.1%", "a"),
+    ],
+)
+def test_the_article_before_a_number_is_how_it_is_read(number, article):
+    from rotation_utils.claims.kinds import _a
+
+    assert _a(number) == article

@@ -14,8 +14,8 @@ import pandas as pd
 
 from ..provenance import provenance_of
 from ..spreads import at_52_week_high
-from .kinds import Field, Kind, Outcome
-from .metrics import Context, Value, evaluate, format_number
+from .kinds import Field, Kind, Outcome, _and, _cap
+from .metrics import Context, Value, evaluate, format_number, metric_label
 
 __all__ = ["CHECKS"]
 
@@ -25,7 +25,14 @@ def _highs(ctx: Context, ticker: str, start: str, end: str) -> Value:
     close = ctx.table("etf_close")
     name = f"52-week highs of {ticker}"
     if ticker not in close:
-        return Value(name, None, "count", reason=f"no prices for {ticker} in the price table")
+        return Value(
+            name,
+            None,
+            "count",
+            reason=f"no prices for {ticker} in the price table",
+            subject=ticker,
+            measure="52-week closing highs",
+        )
     s = close[ticker].loc[: min(pd.Timestamp(end), ctx.month_end)]
     window = s.loc[start:end]
     last = s.last_valid_index()
@@ -40,6 +47,8 @@ def _highs(ctx: Context, ticker: str, start: str, end: str) -> Value:
             None,
             "count",
             reason=f"{ticker} closes do not cover {start} .. {end} as of {ctx.month}",
+            subject=ticker,
+            measure="52-week closing highs",
         )
     flag = at_52_week_high(s.dropna()).loc[start:end]
     return Value(
@@ -49,6 +58,8 @@ def _highs(ctx: Context, ticker: str, start: str, end: str) -> Value:
         str(window.index[-1].date()),
         provenance_of(close).caption(),
         basis=f"closes {start} .. {end} at the highest of the trailing 252 trading days",
+        subject=ticker,
+        measure="52-week closing highs",
     )
 
 
@@ -64,32 +75,35 @@ def _names_at_highs_as_curve_steepened(f: Mapping[str, Any], ctx: Context) -> Ou
     curve = evaluate(ctx, f"fred_change:{f['curve']}:{m0}:{m1}")
     names = {t: _highs(ctx, t, start, end) for t in f["names"]}
     proxy = _highs(ctx, f["proxy"], start, end)
+    title = metric_label(f"fred:{f['curve']}")[1]
     steep = (
-        f"{f['curve']} moved {curve.shown()} from {m0} to {m1} "
-        f"({'steepened' if curve.value > 0 else 'flattened or flat'})"
+        f"the {title} moved {curve.shown()} from {m0} to {m1} (monthly means): "
+        f"{'steepened' if curve.value > 0 else 'flattened or flat'}"
         if curve.available
-        else f"curve: {curve.reason}"
+        else f"{curve.label}: {curve.reason}"
     )
     context = (
-        f"proxy {f['proxy']} set {format_number(proxy.value, 'count')} 52-week closing highs {start} .. {end}"
+        f"{f['proxy']} set {format_number(proxy.value, 'count')} 52-week closing highs {start} .. {end}"
         if proxy.available
-        else f"proxy: {proxy.reason}"
+        else f"{proxy.label}: {proxy.reason}"
     )
     missing = [t for t, v in names.items() if not v.available]
     if missing:
         return Outcome(
             "not checkable",
-            f"no prices for {', '.join(missing)} in the public data; {f['why']}. Context only: {context}; {steep}.",
+            f"No prices for {_and(missing)} in the public data: {f['why']}. "
+            f"Context only: {context}; {steep}.",
             (proxy, curve),
-            f"no prices for {', '.join(missing)}",
+            f"no prices for {_and(missing)}",
         )
     if not curve.available:
-        return Outcome("not checkable", steep, tuple(names.values()), curve.reason)
+        return Outcome("not checkable", _cap(steep), tuple(names.values()), curve.reason)
     ok = all(v.value > 0 for v in names.values()) and curve.value > 0
     shown = ", ".join(f"{t} {format_number(v.value, 'count')}" for t, v in names.items())
     return Outcome(
         "supported" if ok else "contradicted",
-        f"52-week closing highs {start} .. {end}: {shown}; {steep}.",
+        f"52-week closing highs {start} .. {end}: {shown}; {steep}"
+        + (", as claimed." if ok else ", not both as claimed."),
         (*names.values(), curve),
         f"highs: {shown}; curve {curve.shown()}",
     )

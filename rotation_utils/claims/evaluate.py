@@ -104,29 +104,43 @@ def _run(d: Definition, ctx: Context) -> Row:
     return Row(d.label, d.kind_name, spec.run(d.fields, ctx))
 
 
-def _headline(claim: Claim, rows: list[Row]) -> tuple[str, tuple[str, ...], str]:
-    """(verdict, the labels of the definitions that flip it, a sentence saying how)."""
+def _headline(claim: Claim, rows: list[Row], month: str) -> tuple[str, tuple[str, ...], str]:
+    """(verdict, the labels of the definitions that flip it, the evidence). The evidence's first
+    sentence is the one-line summary (the report index shows it and folds the rest)."""
     main = rows[0]
+    said = _sentence(main.outcome.evidence)
     usable = [r for r in rows if r.verdict != "not checkable"]
     # A claim the data cannot address by its nature (kind not_checkable, or a registered check that
     # says so) stays not checkable: its variants are context, not definitions of the claim.
     by_nature = main.verdict == "not checkable" and claim.main.kind in ("not_checkable", "check")
     if not usable or by_nature:
-        return "not checkable", (), ""
+        return "not checkable", (), said
     ref = usable[0]
     flips = tuple(r.label for r in usable[1:] if r.verdict != ref.verdict)
     if ref is main:
         if not flips:
-            return main.verdict, (), ""
-        how = "; ".join(f"{r.label}: {r.verdict}" for r in usable if r.label in flips)
+            return main.verdict, (), said
+        how = "; ".join(_on(r) for r in usable if r.label in flips)
         return (
             "partly supported",
             flips,
-            f" {main.verdict.capitalize()} on the main definition, but {how}.",
+            f"{said} {main.verdict.capitalize()} on the main definition, but {how}.",
         )
-    allowed = "; ".join(f"{r.label}: {r.verdict} ({r.outcome.summary})" for r in usable)
+    # The main definition cannot decide as of the month (e.g. its sheet is dated later): the
+    # definitions that can lead, then why the main one cannot.
+    allowed = "; ".join(_on(r) if flips else f'"{r.label}": {r.outcome.summary}' for r in usable)
     verdict = "partly supported" if flips else ref.verdict
-    return verdict, flips, f" On the definitions the data allow as of this month: {allowed}."
+    return (
+        verdict,
+        flips,
+        f"{verdict.capitalize()} on the definitions the data allow as of {month}, {allowed}. "
+        f"The main definition is not available: {said}",
+    )
+
+
+def _on(r: Row) -> str:
+    """A definition's verdict with what it found: 'contradicted on "P/E on last year's EPS": ...'."""
+    return f'{r.verdict} on "{r.label}": {r.outcome.summary}'
 
 
 def _sentence(text: str) -> str:
@@ -164,13 +178,13 @@ def check_claims(
     out = []
     for c in claims.claims:
         rows = [_run(d, ctx) for d in (c.main, *c.variants)]
-        verdict, flips, why = _headline(c, rows)
+        verdict, flips, evidence = _headline(c, rows, month)
         outcomes = tuple(_run(d, ctx) for d in c.outcomes)
         out.append(
             ClaimResult(
                 c,
                 verdict,
-                _sentence(rows[0].outcome.evidence) + why,
+                evidence,
                 tuple(rows),
                 flips,
                 outcomes,

@@ -15,7 +15,15 @@ from typing import Any
 import pandas as pd
 
 from ..spreads import widest_since
-from .metrics import Context, Value, evaluate, format_number, history, window_return
+from .metrics import (
+    Context,
+    Value,
+    evaluate,
+    format_number,
+    history,
+    metric_label,
+    window_return,
+)
 
 __all__ = ["VERDICTS", "Field", "Kind", "Outcome", "KINDS", "OPS", "run_kind"]
 
@@ -77,8 +85,41 @@ def _missing(values: list[Value]) -> Outcome | None:
     bad = [v for v in values if not v.available]
     if not bad:
         return None
-    why = "; ".join(f"{v.name}: {v.reason}" for v in bad)
-    return Outcome("not checkable", why, tuple(values), bad[0].reason)
+    # Reasons that differ only in the subject they name ("XLF prices have a gap ...", "XLI prices
+    # have a gap ...") are said once for all of them; other shared reasons once with the labels.
+    by_reason: dict[str, list[Value]] = {}
+    for v in bad:
+        named = bool(v.subject) and v.subject in v.reason
+        by_reason.setdefault(v.reason.replace(v.subject, "\0") if named else v.reason, []).append(v)
+    why = "; ".join(
+        r.replace("\0", _and([v.subject for v in vs])) if "\0" in r else f"{_labels(vs)}: {r}"
+        for r, vs in by_reason.items()
+    )
+    return Outcome("not checkable", _cap(why), tuple(values), bad[0].reason)
+
+
+def _labels(vs: list[Value]) -> str:
+    """Several metrics named at once: "S&P 600 and S&P 500 forward P/E"."""
+    if len(vs) > 1 and all(v.subject for v in vs) and len({v.measure for v in vs}) == 1:
+        return f"{_and([v.subject for v in vs])} {vs[0].measure}"
+    return _and([v.label for v in vs])
+
+
+def _a(number: str) -> str:
+    """The article before a number as it is read: "an 18.9%", "an 8.0%", "a 27.9%"."""
+    whole = number.lstrip("+-~<> ").split(".")[0].rstrip("%")
+    eleven = whole[:2] in ("11", "18") and len(whole) % 3 == 2
+    return "an" if whole.startswith("8") or eleven else "a"
+
+
+def _and(items: list[str]) -> str:
+    items = list(dict.fromkeys(items))
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _cap(text: str) -> str:
+    """``text`` as the start of a sentence."""
+    return text[:1].upper() + text[1:]
 
 
 def _operand(ctx: Context, x: float | str) -> Value:
@@ -87,9 +128,64 @@ def _operand(ctx: Context, x: float | str) -> Value:
     return Value(format(x, "g"), float(x), "", basis="a number")
 
 
-def _named(v: Value) -> str:
-    """A metric with its name, number, basis and date; a plain number as itself."""
-    return v.shown() if v.basis == "a number" else f"{v.name} {v.described()}"
+def _is_number(v: Value) -> bool:
+    return v.basis == "a number"
+
+
+def _shown(v: Value, unit: str) -> str:
+    """A metric as it shows; a plain number of a claims file in the other side's unit."""
+    return format_number(v.value, unit) if _is_number(v) else v.shown()
+
+
+def _pair(a: Value, b: Value, *, bases: bool = True) -> str:
+    """Two numbers side by side, each with its label: "S&P 600 forward P/E 16.19x (2026E EPS,
+    prices 2026-01-29) vs S&P 500 22.46x". A shared measure and a shared basis are said once;
+    ``bases=False`` leaves the bases out (robustness rows, whose definition label says them)."""
+    if _is_number(a) and not _is_number(b):
+        right = f"{b.label} {b.shown()}" + (
+            f" ({b.dated_basis})" if bases and b.dated_basis else ""
+        )
+        return f"{_shown(a, b.unit)} vs {right}"
+    if _is_number(b):
+        left = f"{a.label} {a.shown()}" + (f" ({a.dated_basis})" if bases and a.dated_basis else "")
+        return f"{left} vs {_shown(b, a.unit)}"
+    same = a.measure == b.measure and a.subject and b.subject
+    b_name = b.subject if same else b.label
+    if not bases:
+        return f"{a.subject if same else a.label} {a.shown()} vs {b_name} {b.shown()}"
+    # Basis parts both sides share are said once ("prices" when that is their price date).
+    ap, bp = _parts(a.dated_basis), _parts(b.dated_basis)
+    shared = [x for x in ap if x in bp]
+    a_own, b_own = [x for x in ap if x not in shared], [x for x in bp if x not in shared]
+    if not a_own and not b_own:
+        both = ", ".join(shared).replace("price ", "prices ", 1)
+        return (
+            f"{a.label} {a.shown()}" + (f" ({both})" if both else "") + f" vs {b_name} {b.shown()}"
+        )
+    left = f"{a.label} {a.shown()}" + (f" ({', '.join(a_own)})" if a_own else "")
+    right = f"{b_name} {b.shown()}" + (f" ({', '.join(b_own)})" if b_own else "")
+    return f"{left} vs {right}" + (f", both {', '.join(shared)}" if shared else "")
+
+
+def _parts(basis: str) -> list[str]:
+    """The comma-separated parts of a basis, commas inside parentheses kept."""
+    parts, depth, cur = [], 0, ""
+    for ch in basis:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return [p for p in [*parts, cur.strip()] if p]
+
+
+#: What a comparison claims, in words, and what the numbers show.
+_CLAIMED = {"<": "lower", "<=": "at most equal", ">": "higher", ">=": "at least equal"}
+
+
+def _found(x: float, y: float) -> str:
+    return "lower" if x < y else "higher" if x > y else "equal"
 
 
 def _value(f: Mapping[str, Any], ctx: Context) -> Outcome:
@@ -100,20 +196,23 @@ def _value(f: Mapping[str, Any], ctx: Context) -> Outcome:
     if stated == 0:
         return Outcome(
             "not checkable",
-            f"{st.name} is 0: a relative tolerance needs a non-zero value",
+            "The stated value is 0: a relative tolerance needs a non-zero value",
             (v, st),
             "stated value is 0",
         )
     off = v.value / stated - 1.0
     ok = abs(off) <= tol
-    numbered = st.basis == "a number"
-    claimed = format_number(stated, v.unit) if numbered else _named(st)
+    numbered = _is_number(st)
+    # The stated side's date is the article's: its basis is enough.
+    claimed = format_number(stated, v.unit) if numbered else f"{st.label} {st.shown()} ({st.basis})"
+    gap = f"{abs(off):.1%} {_found(v.value, stated)}" if off else "equal"
+    band = f"{'within' if ok else 'outside'} the ±{tol * 100:g}% tolerance"
     return Outcome(
         "supported" if ok else "contradicted",
-        f"{v.name} = {v.described()} vs stated {claimed}: "
-        f"{off:+.1%} off, {'within' if ok else 'outside'} ±{tol * 100:g}%",
+        f"{_cap(v.label)} {v.described()} vs the stated {claimed}: {gap}, {band}"
+        + (", as claimed" if ok else ""),
         (v,) if numbered else (v, st),
-        f"{v.shown()} vs {format_number(stated, v.unit)} ({off:+.1%}, tolerance ±{tol * 100:g}%)",
+        f"{v.shown()} vs stated {format_number(stated, v.unit)}: {gap}, {band}",
     )
 
 
@@ -122,11 +221,17 @@ def _compare(f: Mapping[str, Any], ctx: Context) -> Outcome:
     if out := _missing([left, right]):
         return out
     holds = OPS[f["op"]](left.value, right.value)
+    found, claimed = _found(left.value, right.value), _CLAIMED[f["op"]]
+    said = (
+        (f"{found}, as claimed" if found == claimed else f"{found}, so {claimed}, as claimed")
+        if holds
+        else f"{found}, not {claimed} as claimed"
+    )
     return Outcome(
         "supported" if holds else "contradicted",
-        f"{_named(left)} {f['op']} {_named(right)}: {'holds' if holds else 'does not hold'}",
+        f"{_cap(_pair(left, right))}: {said}",
         (left, right),
-        f"{left.shown()} {f['op']} {right.shown()}{'' if holds else ': no'}",
+        f"{_pair(left, right, bases=False)}: {found}" + ("" if holds else f", not {claimed}"),
     )
 
 
@@ -135,32 +240,51 @@ def _discount(f: Mapping[str, Any], ctx: Context) -> Outcome:
     if out := _missing([small, large]):
         return out
     if large.value == 0:
-        return Outcome("not checkable", f"{large.name} is 0", (small, large), f"{large.name} is 0")
+        return Outcome(
+            "not checkable", f"{_cap(large.label)} is 0", (small, large), f"{large.label} is 0"
+        )
     d = 1.0 - small.value / large.value
     stated, tol = float(f["stated"]), float(f["tolerance"])
     ok = abs(d - stated) <= tol
-    disc = Value(f"1 - {small.name} / {large.name}", d, "ratio", small.as_of, basis="discount")
+    same = small.measure == large.measure and small.subject and large.subject
+    disc = Value(
+        f"1 - {small.name} / {large.name}",
+        d,
+        "ratio",
+        small.as_of,
+        basis="discount",
+        subject=f"{small.subject} vs {large.subject}" if same else "",
+        measure=f"{small.measure} discount" if same else f"{small.label} discount to {large.label}",
+    )
+    size = f"{_a(f'{abs(d):.1%}')} {abs(d):.1%} {'discount' if d >= 0 else 'premium'}"
+    diff = d - stated
+    gap = (
+        f"{abs(diff) * 100:.1f} pp {'above' if diff > 0 else 'below'} the stated {stated:.1%}"
+        if round(diff * 1000)
+        else f"the stated {stated:.1%}"
+    )
+    band = f"{'within' if ok else 'outside'} the ±{tol * 100:.1f} pp tolerance"
     return Outcome(
         "supported" if ok else "contradicted",
-        f"1 - {small.shown()} / {large.shown()} = {d:.1%} ({small.name}: {small.basis or small.as_of}; "
-        f"{large.name}: {large.basis or large.as_of}) vs stated {stated:.1%}: "
-        f"{(d - stated) * 100:+.1f} pp, {'within' if ok else 'outside'} ±{tol * 100:.1f} pp",
+        f"{_cap(_pair(small, large))}: {size}, {gap}, {band}" + (", as claimed" if ok else ""),
         (small, large, disc),
-        f"1 - {small.shown()} / {large.shown()} = {d:.1%} vs {stated:.1%} (±{tol * 100:.1f} pp)",
+        f"{_pair(small, large, bases=False)}: {size}, {gap} (±{tol * 100:.1f} pp)",
     )
 
 
 def _extreme(f: Mapping[str, Any], ctx: Context) -> Outcome:
     s, basis, src, unit = history(ctx, f["metric"])
+    subject, measure = metric_label(f["metric"], ctx.facts)
+    label = " ".join(x for x in (subject, measure) if x)
     if s.empty:
-        return Outcome("not checkable", f"{f['metric']}: no data on or before {ctx.month}")
+        return Outcome("not checkable", f"{_cap(label)}: no data on or before {ctx.month}")
     since = pd.Period(f["since"], "M")
     last = s.index[-1]
     if pd.Period(str(last), "M") < since:
         return Outcome(
             "not checkable",
-            f"{f['metric']}: the data as of {ctx.month} end {last}, before {since}: the period the claim "
-            "compares with has not happened yet",
+            f"{_cap(label)}: the data as of {ctx.month} end {last}, before {since}: the period the "
+            "claim compares with has not happened yet",
             (),
             f"data end {last}, before {since}",
         )
@@ -169,22 +293,34 @@ def _extreme(f: Mapping[str, Any], ctx: Context) -> Outcome:
     at = recent.idxmin() if low else recent.idxmax()
     was = widest_since(s, at=at, extreme=f["direction"])
     ok = was is None or pd.Period(str(was), "M") < since
-    v = Value(f["metric"], float(s.loc[at]), unit, str(at), src, basis)
+    v = Value(
+        f["metric"], float(s.loc[at]), unit, str(at), src, basis, subject=subject, measure=measure
+    )
     word = "lowest" if low else "highest"
+    more = "lower" if low else "higher"
+    then = f" ({format_number(float(s.loc[was]), unit)} then)" if was is not None else ""
+    if was is None:
+        said = f"the {word} in the data: no {more} value from {since} on, as claimed"
+    elif ok:
+        said = f"the {word} since {was}{then}: no {more} value from {since} on, as claimed"
+    else:
+        # widest_since finds the last value at least as extreme: a tie is "as low", not "lower".
+        tie = float(s.loc[was]) == float(s.loc[at])
+        was_word = f"as {'low' if low else 'high'}" if tie else more
+        said = f"only the {word} since {was}, which was {was_word}{then}: not the {word} from {since} on as claimed"
+    lag = (pd.Period(ctx.month, "M") - pd.Period(str(last), "M")).n
     prior = (
         f"{word} since {was} ({format_number(float(s.loc[was]), unit)})"
         if was is not None
         else f"{word} in the data"
     )
-    lag = (pd.Period(ctx.month, "M") - pd.Period(str(last), "M")).n
-    short = f"{v.shown()} in {at}: {prior} (needs since {since})"
     return Outcome(
         "supported" if ok else "contradicted",
-        f"{f['metric']}: the {word} value of the last {f['window']} months of data, {v.shown()} in {at}, "
-        f"is the {prior}; the claim needs it {word} since {since}. Data end {last} "
-        f"({lag} months before {ctx.month}).",
+        f"{_cap(label)} {v.shown()} in {at}, the {word} of the last {f['window']} months of data, is "
+        f"{said}. Basis: {basis}; data end {last} "
+        f"({lag} month{'' if lag == 1 else 's'} before {ctx.month}).",
         (v,),
-        short,
+        f"{v.shown()} in {at}, {prior}, needs {word} since {since}",
     )
 
 
@@ -198,21 +334,44 @@ def _outperform(f: Mapping[str, Any], ctx: Context) -> Outcome:
     verdict = (
         "supported" if len(won) == len(pairs) else "partly supported" if won else "contradicted"
     )
-    first = next(iter(rets.values()))
-    shown = ", ".join(f"{t} {v.value:+.1%}" for t, v in rets.items())
-    lost = [f"{w} < {lo}" for w, lo in pairs if (w, lo) not in won]
+    window = next(iter(rets.values())).basis.split(" close ")[-1]
+
+    def listed(ts: list[str]) -> str:
+        return ", ".join(f"{t} {rets[t].value:+.1%}" for t in ts)
+
+    names = _and
+    both = f"{listed(f['winners'])} vs {listed(f['losers'])}"
+    each = "each " if len(f["winners"]) > 1 else ""
+    beaten = "; ".join(
+        f"{lo} beat {names(ws)}"
+        for lo in f["losers"]
+        if (ws := [w for w in f["winners"] if (w, lo) not in won])
+    )
+    if len(won) == len(pairs):
+        said = f"{names(f['winners'])} {each}beat {names(f['losers'])}, as claimed"
+    elif len(pairs) == 1:
+        said = f"{beaten}, not as claimed"
+    else:
+        said = (
+            f"{beaten}, so {len(won) or 'none'} of the {len(pairs)} winner/loser pairs as claimed"
+        )
+    short = (
+        "as claimed"
+        if len(won) == len(pairs)
+        else beaten
+        if len(pairs) == 1
+        else f"{len(won)} of {len(pairs)} pairs as claimed"
+    )
     return Outcome(
         verdict,
-        f"total returns, closes {first.basis.split(' close ')[-1]}: {shown}; "
-        + f"{len(won)} of {len(pairs)} winner/loser pairs hold"
-        + (f" (not: {', '.join(lost)})" if lost else ""),
+        f"Total returns {window}: {both}: {said}",
         tuple(rets.values()),
-        f"{shown} ({first.basis.split(' close ')[-1]})",
+        f"{both} ({window}): {short}",
     )
 
 
 def _not_checkable(f: Mapping[str, Any], ctx: Context) -> Outcome:
-    return Outcome("not checkable", str(f["reason"]), (), str(f["reason"]))
+    return Outcome("not checkable", _cap(str(f["reason"])), (), str(f["reason"]))
 
 
 #: Every kind a claims file may use, by name.

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from ..analysis import pe_basis, price_segments, size_pb_ratio, snapshot_availability
 from ..months import clip_to_month, month_end, parse_month
 from ..provenance import provenance_of
+from ..sources.fred import FRED_SERIES
 from ..sources.prices import SECTOR_ETFS
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "SECTORS",
     "parse_metric",
     "evaluate",
+    "metric_label",
     "history",
     "window_return",
 ]
@@ -72,6 +74,9 @@ class Value:
         Why ``value`` is None.
     qualifier : str
         For a cited figure: "less than", "more than", "about" or "".
+    subject, measure : str
+        The human label in two parts, e.g. "S&P 600 Financials" and "forward P/E" (see
+        :func:`metric_label`); prose names a metric by :attr:`label`, never by ``name``.
     """
 
     name: str
@@ -82,10 +87,17 @@ class Value:
     basis: str = ""
     reason: str = ""
     qualifier: str = ""
+    subject: str = ""
+    measure: str = ""
 
     @property
     def available(self) -> bool:
         return self.value is not None
+
+    @property
+    def label(self) -> str:
+        """What a reader is told the number is: "S&P 600 forward P/E", "XLF total return"."""
+        return " ".join(x for x in (self.subject, self.measure) if x) or self.name
 
     def shown(self) -> str:
         """The number in its unit, with its qualifier: "16.19x", "27.9%", "< 16x", "+0.09 pp"."""
@@ -94,17 +106,23 @@ class Value:
         q = {"less than": "< ", "more than": "> ", "about": "~"}.get(self.qualifier, "")
         return q + format_number(self.value, self.unit)
 
+    @property
+    def dated_basis(self) -> str:
+        """The basis with the as-of date when the basis does not already give it."""
+        dated = f"as of {self.as_of}" if self.as_of and self.as_of not in self.basis else ""
+        return ", ".join(x for x in (self.basis, dated) if x)
+
     def described(self) -> str:
         """Number with basis and as-of date, for evidence lines."""
         if self.value is None:
-            return f"{self.name}: not available ({self.reason})"
-        dated = f"as of {self.as_of}" if self.as_of and self.as_of not in self.basis else ""
-        extra = ", ".join(x for x in (self.basis, dated) if x)
+            return f"{self.label}: not available ({self.reason})"
+        extra = self.dated_basis
         return f"{self.shown()} ({extra})" if extra else self.shown()
 
     def to_dict(self) -> dict:
         return {
             "metric": self.name,
+            "label": self.label,
             "value": None if self.value is None else round(float(self.value), 10),
             "unit": self.unit,
             "as_of": self.as_of,
@@ -373,7 +391,7 @@ def _eps_growth_forward(ctx: Context, ref: MetricRef) -> Value:
         "ratio",
         row.edition,
         row.source,
-        f"operating EPS {row.fwd_label} / {row.ly_label} ({row.eps_fwd:g} / {row.eps_ly:g})",
+        f"{row.fwd_label} / {row.ly_label} operating EPS, {row.eps_fwd:g} / {row.eps_ly:g}",
     )
 
 
@@ -397,7 +415,7 @@ def _eps_growth_5y(ctx: Context, ref: MetricRef) -> Value:
         "ratio",
         available.as_of,
         provenance_of(t).caption(),
-        "projected annual EPS growth, 5 years",
+        "annual rate",
     )
 
 
@@ -409,7 +427,7 @@ def _pb_series(ctx: Context, ref: MetricRef) -> tuple[pd.Series, str]:
     r = size_pb_ratio(ctx.table("french_size_bm"), ctx.month, ex_hibm=ex_hibm)
     if "july" in ref.args:  # French re-forms the portfolios each June: one fresh sample a year
         r = r[r.index.month == 7]
-    basis = "P/B of the smallest size quintile / the biggest (NYSE breakpoints, value-weighted)"
+    basis = "French size quintiles, value-weighted"
     if ex_hibm:
         basis += ", without the SMALL HiBM and BIG HiBM corners"
     if "july" in ref.args:
@@ -439,6 +457,12 @@ def window_return(ctx: Context, ticker: str, start: str, end: str | None = None)
     window, or two rows more than five days apart. A return is never computed across a gap.
     """
     name = f"return:{ticker}:{start}" + (f":{end}" if end else "")
+    return replace(
+        _window_return(ctx, ticker, name, start, end), subject=ticker, measure="total return"
+    )
+
+
+def _window_return(ctx: Context, ticker: str, name: str, start: str, end: str | None) -> Value:
     close = ctx.table("etf_close")
     src = provenance_of(close).caption()
     if ticker not in close:
@@ -516,7 +540,7 @@ def window_return(ctx: Context, ticker: str, start: str, end: str | None = None)
 
 def _return(ctx: Context, ref: MetricRef) -> Value:
     v = window_return(ctx, ref.args[0], ref.args[1], ref.args[2] if len(ref.args) > 2 else None)
-    return Value(ref.name, v.value, v.unit, v.as_of, v.source, v.basis, v.reason)
+    return replace(v, name=ref.name)
 
 
 # --- FRED --------------------------------------------------------------------------------------
@@ -559,7 +583,7 @@ def _fred_change(ctx: Context, ref: MetricRef) -> Value:
         unit,
         b,
         va.source,
-        f"{sid} monthly mean {b} minus {a} ({vb.value:.2f} - {va.value:.2f})",
+        f"FRED {sid}, monthly mean {b} minus {a} ({vb.value:.2f} - {va.value:.2f})",
     )
 
 
@@ -584,7 +608,7 @@ def _fact(ctx: Context, ref: MetricRef) -> Value:
         unit,
         str(row["as_of"]),
         f"{row['publisher']}, {row['title']} ({row['url']})",
-        f"{row['subject']} {row['definition']}".strip(),
+        str(row["definition"]),
         qualifier=str(row["qualifier"]),
     )
 
@@ -595,13 +619,71 @@ def _fact_ratio(ctx: Context, ref: MetricRef) -> Value:
         if not v.available:
             return Value(ref.name, None, "x", reason=v.reason)
     source = " | ".join(dict.fromkeys((a.source, b.source)))
-    basis = f"{a.basis} / {b.basis} ({a.shown()} / {b.shown()})"
+    basis = f"{a.shown()} / {b.shown()}" + (
+        f", {a.basis}" if a.basis == b.basis else f" ({a.basis} / {b.basis})"
+    )
     return Value(ref.name, a.value / b.value, "x", max(a.as_of, b.as_of), source, basis)
 
 
 def _check_fact_ratio(args: tuple[str, ...]) -> None:
     if len(args) != 2 or not all(args):
         raise ValueError("expected fact_ratio:<id>:<id>")
+
+
+# --- human labels -----------------------------------------------------------------------------
+
+#: How a facts.csv ``metric`` reads in prose; other metrics read as their definition.
+_FACT_MEASURES = {
+    "forward_pe": "forward P/E",
+    "trailing_pe": "trailing P/E",
+    "price_to_book": "P/B",
+    "pe_discount": "P/E discount",
+    "ev_to_ebitda": "EV/EBITDA",
+}
+
+
+def _index_label(measure: str) -> Callable[[MetricRef, pd.DataFrame | None], tuple[str, str]]:
+    def inner(ref: MetricRef, facts: pd.DataFrame | None) -> tuple[str, str]:
+        return " ".join(a for a in ref.args if a != "All"), measure
+
+    return inner
+
+
+def _series_title(sid: str) -> str:
+    """FRED's title without the unit, in running text: "10-year minus 2-year Treasury yield"."""
+    title = FRED_SERIES.get(sid, sid).rsplit(", ", 1)[0]
+    return title[0].lower() + title[1:] if title[1:2].islower() else title
+
+
+def _fact_label(fid: str, facts: pd.DataFrame | None) -> tuple[str, str]:
+    if facts is None or fid not in facts.index:
+        return "", f"fact {fid}"
+    row = facts.loc[fid]
+    metric, definition = str(row.get("metric", "")), str(row.get("definition", ""))
+    measure = _FACT_MEASURES.get(metric) or definition or metric or f"fact {fid}"
+    return str(row["subject"]), measure
+
+
+def _fact_ratio_label(ref: MetricRef, facts: pd.DataFrame | None) -> tuple[str, str]:
+    (sa, ma), (sb, mb) = (_fact_label(x, facts) for x in ref.args)
+    if ma == mb and sa and sb:
+        return f"{sa} / {sb}", ma
+    return "", f"{sa} {ma} / {sb} {mb}".strip()
+
+
+#: Each catalog family's label: ``(ref, facts) -> (subject, measure)`` (see :func:`metric_label`).
+_LABELS: dict[str, Callable[[MetricRef, pd.DataFrame | None], tuple[str, str]]] = {
+    "pe_forward": _index_label("forward P/E"),
+    "pe_last_year": _index_label("last-year P/E"),
+    "eps_growth_forward": _index_label("forecast EPS growth"),
+    "eps_growth_5y": _index_label("projected 5-year EPS growth"),
+    "pb_small_big": lambda r, f: ("small/big", "P/B ratio"),
+    "return": lambda r, f: (r.args[0], "total return"),
+    "fred": lambda r, f: ("", _series_title(r.args[0])),
+    "fred_change": lambda r, f: ("", f"change in the {_series_title(r.args[0])}"),
+    "fact": lambda r, f: _fact_label(r.args[0], f),
+    "fact_ratio": _fact_ratio_label,
+}
 
 
 CATALOG: dict[str, MetricSpec] = {
@@ -730,10 +812,20 @@ def parse_metric(name: str, *, fact_ids: Mapping | set | None = None) -> MetricR
     return MetricRef(name.strip(), family, tuple(args), at)
 
 
-def evaluate(ctx: Context, name: str) -> Value:
-    """Compute metric ``name`` as of ``ctx.month``."""
+def metric_label(name: str, facts: pd.DataFrame | None = None) -> tuple[str, str]:
+    """The human label of a metric name as ``(subject, measure)``, derived from the name (no data
+    read except ``facts`` for ``fact:<id>``): ``pe_forward:S&P 600:Financials`` -> ("S&P 600
+    Financials", "forward P/E"), ``return:XLF:...`` -> ("XLF", "total return"), ``fred:T10Y2Y`` ->
+    ("", "10-year minus 2-year Treasury yield"), ``fact:<id>`` -> the row's subject and measure."""
     ref = parse_metric(name)
-    return CATALOG[ref.family].compute(ctx, ref)
+    return _LABELS[ref.family](ref, facts)
+
+
+def evaluate(ctx: Context, name: str) -> Value:
+    """Compute metric ``name`` as of ``ctx.month``, labelled for prose (:func:`metric_label`)."""
+    ref = parse_metric(name)
+    subject, measure = _LABELS[ref.family](ref, ctx.facts)
+    return replace(CATALOG[ref.family].compute(ctx, ref), subject=subject, measure=measure)
 
 
 def history(ctx: Context, name: str) -> tuple[pd.Series, str, str, str]:
