@@ -200,9 +200,9 @@ def _keep_failures(
                 r.cell,
                 *(r.error.split(": ", 1) + [""])[:2],
                 month=month,
-                kept=str(kept),
+                kept=str(k.parent) if k else "",
             )
-            for r in bad
+            for r, k in zip(bad, kept, strict=True)
         ]
     return failures
 
