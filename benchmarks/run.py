@@ -1,10 +1,11 @@
 """Speed benchmarks: one command, one table, ratios measured in the same run.
 
-    python benchmarks/run.py            # everything (about 3 minutes on 2 cores)
-    python benchmarks/run.py --quick    # skip the 12-month backfill
+    python benchmarks/run.py            # everything (about 7 minutes on 2 cores)
+    python benchmarks/run.py --quick    # skip the 12-month backfill and the 24-month cluster rows
     python benchmarks/run.py --only refresh,cached   # some groups only
 
-Needs the mirror (ROTATION_MIRROR, default ../shared/data) and the dev extra (pandas-datareader).
+Needs the mirror (ROTATION_MIRROR, default ../shared/data), the dev extra (pandas-datareader) and
+the cluster extra (Dask distributed).
 """
 
 from __future__ import annotations
@@ -277,13 +278,54 @@ def bench_report(backfill: bool) -> None:
             )
 
 
+def bench_cluster(rounds: int = 2) -> None:
+    """The Dask path's overhead: the same 24-month backfill on the local pool of 2 processes and
+    on a 2-worker LocalCluster (its start included, as `--scheduler local:2` pays it), taken in
+    alternation so both see the same load on a shared machine."""
+    from rotation_utils.report import run_report
+
+    months = [f"{y}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        os.environ["ROTATION_CACHE_DIR"] = str(tmp / "cache")
+        run_report(months[:1], tmp / "warmup", jobs=2, progress=False)  # fill the parse cache
+        local, dask = [], []
+        for k in range(rounds):
+            local.append(
+                best(lambda k=k: run_report(months, tmp / f"l{k}", jobs=2, progress=False), 1)
+            )
+            dask.append(
+                best(
+                    lambda k=k: run_report(
+                        months, tmp / f"d{k}", scheduler="local:2", progress=False
+                    ),
+                    1,
+                )
+            )
+        lm, dm = statistics.median(local), statistics.median(dask)
+        row(
+            "Backfill 2024-01 .. 2025-12 (24 months), local pool, 2 workers",
+            f"{lm:.1f} s",
+            f"runs {', '.join(f'{t:.1f}' for t in local)} s",
+        )
+        row(
+            "Same backfill on Dask, LocalCluster of 2 worker processes (`--scheduler local:2`)",
+            f"{dm:.1f} s",
+            f"{dm / lm:.2f}x local pool (runs {', '.join(f'{t:.1f}' for t in dask)} s, "
+            "alternating with the local ones)",
+            "<= 1.15x local pool",
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--quick", action="store_true", help="skip the 12-month backfill")
     ap.add_argument(
-        "--only", help="comma-separated groups: import, french, cached, refresh, report"
+        "--quick", action="store_true", help="skip the 12-month backfill and the cluster rows"
+    )
+    ap.add_argument(
+        "--only", help="comma-separated groups: import, french, cached, refresh, report, cluster"
     )
     args = ap.parse_args()
     groups = {
@@ -292,6 +334,7 @@ def main() -> int:
         "cached": lambda: (bench_cached_load(), bench_cached_every_dataset()),
         "refresh": bench_refresh,
         "report": lambda: bench_report(backfill=not args.quick),
+        "cluster": lambda: None if args.quick else bench_cluster(),
     }
     chosen = args.only.split(",") if args.only else list(groups)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}", file=sys.stderr)

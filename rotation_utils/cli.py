@@ -113,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--jobs", type=int, default=None, help="notebooks run in parallel (default: CPU count)"
     )
+    rep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run the notebooks on Dask distributed: a scheduler address (tcp://host:8786) or local:N for a LocalCluster of N workers on this machine (default: $ROTATION_DASK_SCHEDULER, else the local process pool; needs the cluster extra)",
+    )
     rep.add_argument("--notebooks", help="comma-separated notebook numbers or names, e.g. 01,03")
     rep.add_argument("--with-code", action="store_true", help="show input cells in the HTML pages")
     return p
@@ -172,6 +178,24 @@ def _report_months(args: argparse.Namespace) -> list[str]:
     return [validate_month(args.month)]
 
 
+def _scheduler(args: argparse.Namespace) -> str | None:
+    """``--scheduler``, else ``ROTATION_DASK_SCHEDULER``; checked, with the extra installed."""
+    from .errors import ParameterError
+
+    value = args.scheduler or os.environ.get("ROTATION_DASK_SCHEDULER", "").strip() or None
+    if value is None:
+        return None
+    if args.jobs is not None:
+        raise ParameterError(
+            "jobs", "--jobs sizes the local process pool; with a Dask scheduler use local:N"
+        )
+    from .report.dask_executor import parse_scheduler, require_distributed
+
+    parse_scheduler(value)
+    require_distributed()
+    return value
+
+
 def _report(args: argparse.Namespace) -> int:
     """Check every argument before anything is written, run, then print the index paths."""
     from pathlib import Path
@@ -181,10 +205,16 @@ def _report(args: argparse.Namespace) -> int:
 
     months = _report_months(args)
     notebooks = resolve_notebooks(args.notebooks)
+    scheduler = _scheduler(args)
     plan_report(months, Path(args.out), notebooks=notebooks, jobs=args.jobs)
     try:
         published = run_report(
-            months, Path(args.out), jobs=args.jobs, notebooks=notebooks, with_code=args.with_code
+            months,
+            Path(args.out),
+            jobs=args.jobs,
+            notebooks=notebooks,
+            with_code=args.with_code,
+            scheduler=scheduler,
         )
     except ReportError as e:
         if args.debug:

@@ -14,6 +14,7 @@ __all__ = [
     "NetworkError",
     "NotebookError",
     "ReportError",
+    "ClusterError",
 ]
 
 
@@ -105,3 +106,8 @@ class ReportError(RotationError):
         more = len(failures) - 1
         tail = f" (and {more} more failed notebook{'s' if more > 1 else ''})" if more else ""
         super().__init__(f"{failures[0]}{tail}")
+
+
+class ClusterError(RotationError):
+    """A Dask cluster that cannot run report jobs: the ``cluster`` extra is not installed, or
+    the scheduler does not answer. The message says which and what to do."""

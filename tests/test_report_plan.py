@@ -107,3 +107,25 @@ def test_backfill_months_and_plan_checks(tmp_path):
     assert not (tmp_path / "out").exists()  # planning writes nothing
     with pytest.raises(ParameterError, match="'jobs': must be at least 1"):
         plan_report(["2026-01"], tmp_path, jobs=0)
+
+
+def test_keep_failed_names_only_notebooks_that_exist(tmp_path):
+    """A month whose worker died has no executed notebook: nothing is claimed to be kept."""
+    from rotation_utils.errors import NotebookError
+    from rotation_utils.report.publish import keep_failed
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "01_valuation_gaps.ipynb").write_text("{}")
+    kept = keep_failed(
+        tmp_path / "reports", "2026-07", [run / "01_valuation_gaps.ipynb", run / "03_x.ipynb"]
+    )
+    assert kept == [tmp_path / "reports/failed/2026-07/01_valuation_gaps.ipynb", None]
+    assert kept[0].read_text() == "{}"
+    assert not keep_failed(tmp_path / "other", "2026-06", [run / "missing.ipynb"])[0]
+    assert not (tmp_path / "other").exists()
+    err = NotebookError("03_x", None, "KilledWorker", "died 3 times", month="2026-07")
+    assert (
+        str(err)
+        == "notebook 03_x failed for 2026-07 before running a cell: KilledWorker: died 3 times"
+    )

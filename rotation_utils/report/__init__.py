@@ -71,7 +71,8 @@ def run_report(
     notebooks: list[Path] | None = None,
     with_code: bool = False,
     progress: bool = True,
-    executor: ExecutorFactory = LocalProcessExecutor,
+    executor: ExecutorFactory | None = None,
+    scheduler: str | None = None,
 ) -> list[Path]:
     """Render the notebooks for each month into ``out/YYYY-MM/``; returns the published folders.
 
@@ -89,22 +90,32 @@ def run_report(
         Show input cells in the HTML pages.
     progress : bool
         A tqdm bar on stderr.
-    executor : callable
+    executor : callable, optional
         ``executor(workers)`` returns the :class:`JobExecutor` that runs the jobs (default: a
-        local pool of warm-kernel processes).
+        local pool of warm-kernel processes, or the Dask cluster of ``scheduler``).
+    scheduler : str, optional
+        Run the jobs on Dask distributed: ``local:N`` starts a LocalCluster of N worker
+        processes, anything else is a scheduler address (see :mod:`.dask_executor`).
 
     Raises
     ------
     ParameterError
-        A bad month, worker count or output folder (nothing is written).
+        A bad month, worker count, scheduler or output folder (nothing is written).
+    ClusterError
+        ``scheduler`` given but Dask distributed is not installed, or no scheduler answers
+        (nothing is written).
     ReportError
         Notebooks failed: months with a failure are not published (their executed notebooks are
         kept under ``out/failed/YYYY-MM/``), the other months are; ``failures`` names each
         notebook, month and cell.
     """
     plan = plan_report(months, out, notebooks=notebooks, jobs=jobs, with_code=with_code)
-    # the workers start their kernels while the data are staged
-    with executor(plan.workers) as ex, staging(plan.out, plan.months) as stage:
+    # the executor first: workers start their kernels while the data are staged, and an
+    # unreachable scheduler fails before anything is staged
+    with (
+        _executor_factory(executor, scheduler)(plan.workers) as ex,
+        staging(plan.out, plan.months) as stage,
+    ):
         results = _execute(plan, stage, ex, progress=progress)
         failures = _keep_failures(plan, results)
         published = []
@@ -119,6 +130,18 @@ def run_report(
     if failures:
         raise ReportError([e for month in plan.months for e in failures.get(month, [])])
     return published
+
+
+def _executor_factory(executor: ExecutorFactory | None, scheduler: str | None) -> ExecutorFactory:
+    if executor is not None:
+        return executor
+    if scheduler is None:
+        return LocalProcessExecutor
+    from functools import partial
+
+    from .dask_executor import DaskExecutor, parse_scheduler
+
+    return partial(DaskExecutor, parse_scheduler(scheduler))
 
 
 def _month_before(month: str) -> str:
@@ -141,15 +164,22 @@ def _execute(
         with_code=plan.with_code,
     )
     results: dict[str, list[NotebookResult]] = {m: [] for m in plan.months}
-    total = len(plan.months) * len(plan.notebooks)
+    per_month = len(plan.notebooks)
+    # a backfill counts months (each done when all its notebooks are); one month counts notebooks
+    by_month = len(plan.months) > 1
     with tqdm(
-        total=total, desc="notebooks", unit="nb", file=sys.stderr, disable=not progress
+        total=len(plan.months) if by_month else per_month,
+        desc="months" if by_month else "notebooks",
+        unit="month" if by_month else "nb",
+        file=sys.stderr,
+        disable=not progress,
     ) as bar:
         for job_results in executor.run(jobs):
             for r in job_results:
                 results[r.month].append(r)
                 bar.set_postfix_str(f"{r.month} {r.name} {r.status}")
-                bar.update()
+                if not by_month or len(results[r.month]) == per_month:
+                    bar.update()
     order = {p.stem: i for i, p in enumerate(plan.notebooks)}
     return {m: sorted(rs, key=lambda r: order[r.name]) for m, rs in results.items()}
 
@@ -170,9 +200,9 @@ def _keep_failures(
                 r.cell,
                 *(r.error.split(": ", 1) + [""])[:2],
                 month=month,
-                kept=str(kept),
+                kept=str(k.parent) if k else "",
             )
-            for r in bad
+            for r, k in zip(bad, kept, strict=True)
         ]
     return failures
 

@@ -14,6 +14,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ __all__ = [
     "split_jobs",
     "shutdown_worker_kernel",
     "WARM_IMPORTS",
+    "shutdown_warm_kernels",
+    "kill_warm_kernels",
+    "warm_up",
 ]
 
 KERNEL_START_TRIES = 3
@@ -160,13 +164,18 @@ def _noop() -> None:
 
 
 def _prewarm() -> None:
-    """Worker initializer: start the kernel and queue the :data:`WARM_IMPORTS` for it (a shell
-    request sent before the kernel is up waits in ZeroMQ and runs as soon as it is), then import
-    papermill and nbconvert here while the kernel boots. Never fails: a kernel that did not come
-    up is started again by the first job, whose reset waits for the imports."""
+    """Pool worker initializer: :func:`warm_up`, and a fast exit."""
     import atexit
 
     atexit.register(_fast_exit)
+    warm_up()
+
+
+def warm_up() -> None:
+    """Start this worker thread's kernel and queue the :data:`WARM_IMPORTS` for it (a shell
+    request sent before the kernel is up waits in ZeroMQ and runs as soon as it is), then import
+    papermill and nbconvert here while the kernel boots. Never fails: a kernel that did not come
+    up is started again by the first job, whose reset waits for the imports."""
     # nbformat validates with jsonschema, which imports rfc3987_syntax when it is installed (a
     # dependency of jupyterlab's event schemas) and compiles its IRI grammar: 0.7 s per worker
     # for a format no notebook schema uses. Without it jsonschema skips the "iri" check.
@@ -235,9 +244,13 @@ def run_month_job(job: MonthJob) -> list[NotebookResult]:
 
 # --------------------------------------------------------------------------- warm kernels
 
-# One kernel per worker process, reused across the notebooks and months it runs: kernel start and
+# One kernel per worker thread, reused across the notebooks and months it runs: kernel start and
 # the pandas/seaborn imports are most of a notebook's cost, so a backfill pays them once per worker.
-_WARM: dict[str, Any] = {}
+# A pool process runs one thread; a Dask worker may run several, each needing a kernel of its own.
+_WARM: dict[int, Any] = {}  # thread ident -> kernel manager
+_WARM_LOCK = threading.Lock()
+_FINALIZER: list[Any] = []
+_CLOSED: list[bool] = []  # set by kill_warm_kernels: this process is closing
 
 
 def _kernel_manager_class():
@@ -304,24 +317,57 @@ def _kernel_manager_class():
     return IPCKernelManager
 
 
+def _shutdown(km) -> None:
+    import shutil
+
+    from jupyter_core.utils import run_sync
+
+    # the kernel may already be gone; its parent poller ends it anyway
+    with contextlib.suppress(Exception):
+        km.close_client()
+        run_sync(km.shutdown_kernel)(now=True)
+    shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)  # the IPC sockets' folder
+
+
 def shutdown_worker_kernel() -> None:
-    """Shut down this process's warm kernel, if it has one. Local workers do this at exit; an
-    executor whose workers outlive a report (a cluster) calls it when a worker retires."""
+    """Shut down the calling worker thread's warm kernel, if it has one. Local workers shut
+    theirs down at exit; Dask workers kill theirs when they close (:func:`kill_warm_kernels`)."""
     _shutdown_warm()
 
 
 def _shutdown_warm() -> None:
-    km = _WARM.pop("km", None)
+    """Shut down the calling thread's warm kernel."""
+    with _WARM_LOCK:
+        km = _WARM.pop(threading.get_ident(), None)
     if km is not None:
-        import shutil
+        _shutdown(km)
 
-        from jupyter_core.utils import run_sync
 
-        # the kernel may already be gone; its parent poller ends it anyway
+def kill_warm_kernels() -> None:
+    """Kill every warm kernel process of this process and start no new one: for a Dask worker
+    that closes while a job may still be talking to its kernel from another thread, so nothing
+    here touches that job's sockets (closing them under it can hang the worker's exit)."""
+    import shutil
+
+    with _WARM_LOCK:
+        _CLOSED.append(True)
+        kms = list(_WARM.values())
+        _WARM.clear()
+    for km in kms:
+        proc = getattr(km.provisioner, "process", None)
         with contextlib.suppress(Exception):
-            km.close_client()
-            run_sync(km.shutdown_kernel)(now=True)
-        shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)  # the IPC sockets' folder
+            proc.kill()
+            proc.wait(timeout=5)
+        shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)
+
+
+def shutdown_warm_kernels() -> None:
+    """Shut down every warm kernel of this process (at exit)."""
+    with _WARM_LOCK:
+        kms = list(_WARM.values())
+        _WARM.clear()
+    for km in kms:
+        _shutdown(km)
 
 
 def _reset_code(env: dict[str, str], cwd: str) -> str:
@@ -353,19 +399,22 @@ async def _reset(km, code: str, timeout: float = 60) -> bool:
 
 
 def _warm_kernel():
-    """This worker's kernel, started on first use."""
+    """This worker thread's kernel, started on first use."""
     from jupyter_core.utils import run_sync
 
-    km = _WARM.get("km")
+    km = _WARM.get(threading.get_ident())
     if km is not None:
         return km
+    if _CLOSED:
+        raise RuntimeError("this worker is closing: no new kernel")
     km = _kernel_manager_class()(kernel_name="python3")
     run_sync(km.start_kernel)(extra_arguments=_KERNEL_ARGS)
-    _WARM["km"] = km
-    if not _WARM.get("finalizer"):
-        from multiprocessing import util
+    with _WARM_LOCK:
+        _WARM[threading.get_ident()] = km
+        if not _FINALIZER:
+            from multiprocessing import util
 
-        _WARM["finalizer"] = util.Finalize(None, _shutdown_warm, exitpriority=10)
+            _FINALIZER.append(util.Finalize(None, shutdown_warm_kernels, exitpriority=10))
     return km
 
 

@@ -85,14 +85,21 @@ def staging(out: Path, months: tuple[str, ...]) -> Iterator[Stage]:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def keep_failed(out: Path, month: str, executed: list[Path]) -> Path:
-    """Copy the executed notebooks of a failed month to ``out/failed/YYYY-MM/``."""
+def keep_failed(out: Path, month: str, executed: list[Path]) -> list[Path | None]:
+    """Copy the executed notebooks of a failed month to ``out/failed/YYYY-MM/``.
+
+    Returns, for each of ``executed``, where it was kept, or None when there was no executed
+    notebook to keep (e.g. the worker running it died)."""
     failed_dir = out / "failed" / month
-    failed_dir.mkdir(parents=True, exist_ok=True)
+    kept: list[Path | None] = []
     for p in executed:
-        if p.is_file():
-            shutil.copy2(p, failed_dir / p.name)
-    return failed_dir
+        if not p.is_file():
+            kept.append(None)
+            continue
+        failed_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(p, failed_dir / p.name)
+        kept.append(failed_dir / p.name)
+    return kept
 
 
 def publish_month(staged: Path, out: Path, month: str, run_dir: Path) -> Path:
