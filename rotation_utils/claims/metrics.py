@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from ..analysis import pe_basis, price_segments, size_pb_ratio, snapshot_availability
+from ..analysis import PEBasis, pe_basis, price_segments, size_pb_ratio, snapshot_availability
 from ..months import clip_to_month, month_end, parse_month
 from ..provenance import provenance_of
 from ..sources.fred import FRED_SERIES
@@ -171,6 +171,17 @@ class Context:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     loader: Callable[[str], pd.DataFrame] | None = None
 
+    #: P/E bases computed once per sector for this context (the tables do not change in it).
+    pe_bases: dict[str, PEBasis] = field(default_factory=dict, repr=False)
+
+    def pe_basis(self, sector: str) -> PEBasis:
+        """:func:`rotation_utils.analysis.pe_basis` of the S&P DJI table, once per sector."""
+        if sector not in self.pe_bases:
+            self.pe_bases[sector] = pe_basis(
+                self.table("spdji_annual_eps"), self.month, sector=sector
+            )
+        return self.pe_bases[sector]
+
     def table(self, name: str) -> pd.DataFrame:
         if name not in self.tables:
             if self.loader is None:
@@ -287,7 +298,7 @@ class _SheetRow:
 
 def _sheet_row(ctx: Context, index: str, sector: str) -> _SheetRow | str:
     a = ctx.table("spdji_annual_eps")
-    pe = pe_basis(a, ctx.month, sector=sector)
+    pe = ctx.pe_basis(sector)
     if pe.table is None:
         return pe.reason
     row = pe.table.loc[index]
