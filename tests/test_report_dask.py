@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from rotation_utils.errors import ClusterError, ParameterError, ReportError
@@ -31,6 +30,8 @@ from rotation_utils.report.dask_executor import (
     run_remote_job,
 )
 from rotation_utils.report.kernels import MonthJob
+
+from .test_report import _trivial_notebook
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,20 +88,6 @@ def test_three_month_backfill_on_the_cluster_matches_the_local_pool(cluster, tmp
     assert not list((tmp_path / "dask").glob(".run-*"))
 
 
-def _notebook(path: Path, code: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('month = "2026-01"')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(code)]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-    return path
-
-
 def _worker_killer(tmp_path: Path, kill_months: dict[str, int]) -> Path:
     """A notebook that SIGKILLs the Dask worker running it (its kernel's parent process) the
     first ``kill_months[month]`` times it runs for that month; each attempt is logged with the
@@ -117,7 +104,7 @@ if done < {kill_months!r}.get(month, 0):
     os.kill(os.getppid(), signal.SIGKILL)
 print(month)
 """
-    return _notebook(tmp_path / "01_worker_killer.ipynb", code)
+    return _trivial_notebook(tmp_path / "01_worker_killer.ipynb", code)
 
 
 def _attempts(tmp_path: Path, month: str) -> list[str]:
@@ -244,7 +231,7 @@ def test_warm_kernels_go_down_with_their_worker(cluster, client, tmp_path, monke
     import psutil
 
     monkeypatch.delenv("ROTATION_MIRROR", raising=False)
-    nb = _notebook(tmp_path / "01_print.ipynb", "print(month)")
+    nb = _trivial_notebook(tmp_path / "01_print.ipynb", "print(month)")
     run_report(
         ["2026-05", "2026-06"],
         tmp_path / "out",
