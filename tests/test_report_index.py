@@ -215,3 +215,33 @@ def test_a_full_report_must_carry_the_registrys_required_figures(tmp_path):
         summarize("2026-01", [short], tmp_path, full=True, images=[])
     # a partial run (some notebooks) records what it records
     assert summarize("2026-01", [short], tmp_path, full=False, images=[])["figures"]
+
+
+def test_vintages_say_when_downloaded_inputs_were_retrieved(tmp_path):
+    """Issue 10: a report built on downloads says how old the data it used are (the oldest input)."""
+    import json
+
+    from rotation_utils.report.summary import data_vintages
+
+    def table(publisher, vintage, *retrieved):
+        inputs = [{"extra": {"retrieved_at": r}} for r in retrieved] + [{"extra": {}}]
+        return {
+            "provenance": {"publisher": publisher, "vintage": vintage, "extra": {"inputs": inputs}}
+        }
+
+    manifest = {
+        "tables": {
+            "fred_monthly": table(
+                "FRED",
+                "DGS10 through 2026-10",
+                "2026-11-24T06:00:00+00:00",
+                "2026-11-20T09:30:00+00:00",
+            ),
+            "french_factors": table("Kenneth R. French Data Library", "CRSP 202409"),
+        }
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert data_vintages(tmp_path) == {
+        "FRED: fred_monthly": "DGS10 through 2026-10; downloaded 2026-11-20",
+        "Kenneth R. French Data Library: french_factors": "CRSP 202409",
+    }

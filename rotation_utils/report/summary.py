@@ -19,12 +19,20 @@ REQUIRED_FIGURES = REQUIRED
 
 
 def data_vintages(data_dir: Path) -> dict[str, str]:
-    """``"publisher: table" -> vintage`` for every table in the staged data's manifest."""
+    """``"publisher: table" -> vintage`` for every table in the staged data's manifest; a table
+    built from downloads also says when its oldest input was downloaded, so a report on a kept
+    last good vintage shows how old it is."""
     man = json.loads((data_dir / "manifest.json").read_text())
     out = {}
     for name, e in man["tables"].items():
         p = e["provenance"]
-        out[f"{p['publisher']}: {name}"] = p["vintage"]
+        retrieved = [
+            i["extra"]["retrieved_at"]
+            for i in p.get("extra", {}).get("inputs", [])
+            if i.get("extra", {}).get("retrieved_at")
+        ]
+        tail = f"; downloaded {min(retrieved)[:10]}" if retrieved else ""
+        out[f"{p['publisher']}: {name}"] = p["vintage"] + tail
     return out
 
 
