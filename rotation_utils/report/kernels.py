@@ -34,6 +34,7 @@ __all__ = [
     "shutdown_warm_kernels",
     "kill_warm_kernels",
     "warm_up",
+    "kernel_environ",
 ]
 
 KERNEL_START_TRIES = 3
@@ -408,7 +409,7 @@ def _warm_kernel():
     if _CLOSED:
         raise RuntimeError("this worker is closing: no new kernel")
     km = _kernel_manager_class()(kernel_name="python3")
-    run_sync(km.start_kernel)(extra_arguments=_KERNEL_ARGS)
+    run_sync(km.start_kernel)(extra_arguments=_KERNEL_ARGS, env=kernel_environ())
     with _WARM_LOCK:
         _WARM[threading.get_ident()] = km
         if not _FINALIZER:
@@ -416,6 +417,23 @@ def _warm_kernel():
 
             _FINALIZER.append(util.Finalize(None, shutdown_warm_kernels, exitpriority=10))
     return km
+
+
+def kernel_environ() -> dict[str, str]:
+    """The environment a report kernel starts with: this process's, less what a Dask nanny set
+    for its worker process alone (``distributed.nanny.pre-spawn-environ``), so a kernel on a
+    Dask worker runs as one in the local pool. ``MALLOC_TRIM_THRESHOLD_=65536`` there makes
+    glibc hand freed memory back at once, and the notebooks' pandas work then paid about 5% more
+    (measured on a 12-month backfill, 2 workers)."""
+    env = dict(os.environ)
+    if "distributed" in sys.modules:  # only a Dask worker (or its client) has it imported
+        import dask
+
+        nanny_set = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+        for key, value in nanny_set.items():
+            if env.get(key) == str(value):
+                del env[key]
+    return env
 
 
 def _ready_kernel(env: dict[str, str], cwd: str):
