@@ -289,7 +289,7 @@ def _data_refresh(names: list[str], max_age: str | None) -> int:
         src, _, item = n.partition("/")
         if src not in sources or not item:
             raise ParameterError("dataset", f"unknown dataset {n!r} (see `rotation data list`)")
-    failed = 0
+    failed = changed = 0
     for name in names:
         for raw in raw_files(name):
             meta = download_meta(raw)
@@ -300,7 +300,14 @@ def _data_refresh(names: list[str], max_age: str | None) -> int:
                 r = refresh(raw, parser_for(raw))
                 line = _refresh_line(r)
                 failed += r.status == "failed"
+                changed += r.status in ("updated", "downloaded")
             print(f"{name}: {line}", flush=True)
+    if changed:  # the report reads data/ without a mirror: say how the new vintages get there
+        print(
+            f"rotation: {changed} file(s) changed; run `rotation data build` to bring them into "
+            "data/ and the report",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 

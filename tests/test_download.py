@@ -452,10 +452,14 @@ def test_a_new_fred_month_reaches_the_report_through_refresh(
     dff = (mirror / "fred" / "DFF.csv").read_bytes()
     publisher.publish("fred/DFF", dff + b"2026-02-01,3.38\n")
     assert main(["data", "refresh", "fred/DFF", "fred/DGS10"]) == 0
-    assert capsys.readouterr().out.splitlines() == [
+    printed = capsys.readouterr()
+    assert printed.out.splitlines() == [
         "fred/DFF: updated (through 2026-01 -> through 2026-02)",
         "fred/DGS10: unchanged (through 2026-01)",
     ]
+    assert printed.err.endswith(
+        "rotation: 1 file(s) changed; run `rotation data build` to bring them into data/ and the report\n"
+    )
     assert main(["data", "build"]) == 0
     assert main([*report, "--month", "2026-02"]) == 0
     s = json.loads((out / "2026-02" / "summary.json").read_text())
