@@ -2,9 +2,8 @@
 
 Months (one, a backfill range, or the latest complete month of daily prices), the notebooks, the
 output folder and the worker count; :func:`plan_report` checks them all and returns a
-:class:`ReportPlan`. The trading calendar here is an approximation of the NYSE's (weekdays minus
-the exchange's regular holidays; unscheduled closures such as days of mourning are not known), used
-only to decide whether a month's last trading day is in the price data.
+:class:`ReportPlan`. The NYSE calendar (:mod:`rotation_utils.trading_days`) decides whether a
+month's last trading day is in the price data.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import pandas as pd
 
 from ..errors import DataError, ParameterError
 from ..months import FIRST_DATA_MONTH, check_report_month, parse_month
+from ..trading_days import last_trading_day, nyse_holidays
 
 __all__ = [
     "NOTEBOOK_DIR",
@@ -122,73 +122,7 @@ def months_between(first: str, last: str) -> list[str]:
     return [str(a + i) for i in range((b - a).n + 1)]
 
 
-# --------------------------------------------------------------------------- trading calendar
-
-
-def _easter(year: int) -> dt.date:
-    """Western Easter Sunday (the anonymous Gregorian algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = divmod(b, 4)
-    g = (8 * b + 13) // 25
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    leap = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 19 * leap) // 433
-    month = (h + leap - 7 * m + 90) // 25
-    day = (h + leap - 7 * m + 33 * month + 19) % 32
-    return dt.date(year, month, day)
-
-
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
-    """The ``n``-th ``weekday`` (Mon=0) of a month; ``n=-1`` for the last one."""
-    if n > 0:
-        first = dt.date(year, month, 1)
-        return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-    last = (pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)).date()
-    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
-
-
-def _observed(day: dt.date) -> dt.date:
-    """Saturday holidays close the Friday before, Sunday holidays the Monday after."""
-    if day.weekday() == 5:
-        return day - dt.timedelta(days=1)
-    if day.weekday() == 6:
-        return day + dt.timedelta(days=1)
-    return day
-
-
-def nyse_holidays(year: int) -> set[dt.date]:
-    """The NYSE's regular full-day holidays in ``year`` (rules as of 2022, Juneteenth included).
-
-    New Year's Day on a Saturday is not observed on the Friday before (that Friday ends the
-    previous year's trading); every other Saturday holiday closes the Friday before.
-    """
-    days = {
-        _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
-        _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
-        _easter(year) - dt.timedelta(days=2),  # Good Friday
-        _nth_weekday(year, 5, 0, -1),  # Memorial Day
-        _observed(dt.date(year, 7, 4)),
-        _nth_weekday(year, 9, 0, 1),  # Labor Day
-        _nth_weekday(year, 11, 3, 4),  # Thanksgiving
-        _observed(dt.date(year, 12, 25)),
-    }
-    if year >= 2022:
-        days.add(_observed(dt.date(year, 6, 19)))  # Juneteenth
-    new_year = dt.date(year, 1, 1)
-    if new_year.weekday() != 5:
-        days.add(_observed(new_year))
-    return days
-
-
-def last_trading_day(month: str | pd.Period) -> dt.date:
-    """The last NYSE trading day of ``month`` (weekdays minus :func:`nyse_holidays`)."""
-    p = parse_month(month) if isinstance(month, str) else month
-    day = p.end_time.date()
-    holidays = nyse_holidays(day.year)
-    while day.weekday() >= 5 or day in holidays:
-        day -= dt.timedelta(days=1)
-    return day
+# --------------------------------------------------------------------------- latest month
 
 
 def latest_complete_month(last_date: dt.date | pd.Timestamp) -> str:

@@ -17,20 +17,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.holiday import (
-    AbstractHolidayCalendar,
-    GoodFriday,
-    Holiday,
-    USLaborDay,
-    USMartinLutherKingJr,
-    USMemorialDay,
-    USPresidentsDay,
-    USThanksgivingDay,
-    nearest_workday,
-)
 
 from ..errors import DataError
 from ..provenance import Provenance, provenance_of, with_provenance
+from ..trading_days import trading_days_between
 from ._fetch import RawFile, load_tables, mirror_dir, where_from
 from ._text import decode_text, numeric_column
 
@@ -162,31 +152,6 @@ PROVIDER_BASIS = {
 }
 #: The longest run of missing trading days bridged on price levels between two providers.
 MAX_BRIDGE_DAYS = 5
-
-
-class _NYSEHolidays(AbstractHolidayCalendar):
-    rules = [
-        Holiday("New Year's Day", month=1, day=1, observance=nearest_workday),
-        USMartinLutherKingJr,
-        USPresidentsDay,
-        GoodFriday,
-        USMemorialDay,
-        Holiday("Juneteenth", month=6, day=19, start_date="2022-01-01", observance=nearest_workday),
-        Holiday("Independence Day", month=7, day=4, observance=nearest_workday),
-        USLaborDay,
-        USThanksgivingDay,
-        Holiday("Christmas", month=12, day=25, observance=nearest_workday),
-    ]
-
-
-def trading_days_between(last: pd.Timestamp, first: pd.Timestamp) -> list[pd.Timestamp]:
-    """NYSE trading days strictly after ``last`` and before ``first`` (weekdays that are not
-    exchange holidays): the days a gap between two providers leaves out."""
-    days = pd.bdate_range(last + pd.Timedelta(days=1), first - pd.Timedelta(days=1))
-    if days.empty:
-        return []
-    hol = _NYSEHolidays().holidays(days[0], days[-1])
-    return list(days[~days.isin(hol)])
 
 
 @dataclass(frozen=True)
