@@ -300,8 +300,11 @@ def test_sector_article_claim_by_claim():
         "start": dt.date(2026, 3, 31),
         "end": dt.date(2026, 4, 30),
     }
-    assert got["D4"]["kind"] == TODO  # Exxon Mobil and Chevron: no company the rules know
-    assert "no company the draft knows is named" in got["D4"]["reason"]
+    # Exxon Mobil and Chevron at 52-week highs, with no curve: the one check needs a steepening one.
+    assert got["D4"]["kind"] == TODO
+    assert "no registered check for 52-week highs without a steepening curve" in got["D4"]["reason"]
+    d4 = draft_claims(SECTORS.read_text(encoding="utf-8")).claims[3].main
+    assert dict(d4.fields)["names"] == ["XOM", "CVX"]
     assert got["D5"] == {"kind": "value", "metric": "pe_forward:S&P 500:Utilities", "stated": 18.3}
     assert got["D6"] == {
         "kind": "discount",

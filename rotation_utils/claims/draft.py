@@ -145,6 +145,35 @@ _SECTOR_WORDS = {
 _SPDR = {v: k for k, v in SECTOR_ETFS.items()}
 assert set(_SECTOR_WORDS) == set(_SPDR), "every sector SPDR has words"
 
+#: Companies an article may name by name, with their tickers (prices only where the data has them).
+_COMPANIES = {
+    "JPM": r"JPMorgan(?: Chase)?|J\.P\. Morgan",
+    "GS": r"Goldman Sachs",
+    "BAC": r"Bank of America",
+    "WFC": r"Wells Fargo",
+    "C": r"Citigroup",
+    "XOM": r"Exxon(?: ?Mobil)?",
+    "CVX": r"Chevron",
+    "AAPL": r"Apple",
+    "MSFT": r"Microsoft",
+    "NVDA": r"Nvidia",
+    "AMZN": r"Amazon",
+    "GOOGL": r"Alphabet|Google",
+    "META": r"Meta Platforms",
+    "TSLA": r"Tesla",
+}
+#: Tickers an article may write as such: the report's ETFs, the mirror's other price files, the
+#: companies above.
+_TICKERS = tuple(
+    dict.fromkeys(
+        [
+            "SPY", "IWM", "QQQ", *sorted(SECTOR_ETFS),
+            "DIA", "EEM", "EFA", "GLD", "SMH", "TLT", "VNQ", "XBI", "KRE",
+            *(t for t in _COMPANIES if len(t) > 1),
+        ]
+    )
+)  # fmt: skip
+
 #: Every subject a sentence may name, longest names first where one contains another.
 SUBJECTS: tuple[Subject, ...] = (
     Subject(
@@ -176,12 +205,11 @@ SUBJECTS: tuple[Subject, ...] = (
         Subject(sector, words, sector=sector, ticker=_SPDR[sector])
         for sector, words in _SECTOR_WORDS.items()
     ),
-    Subject("JPM", r"JPMorgan(?: Chase)?|J\.P\. Morgan", ticker="JPM", company=True),
-    Subject("GS", r"Goldman Sachs", ticker="GS", company=True),
-    *(
-        Subject(t, t, ticker=t, exact_case=True)
-        for t in ("SPY", "IWM", "QQQ", *sorted(SECTOR_ETFS), "JPM", "GS")
+    Subject(
+        "Dow", r"Dow Jones Industrial Average|Dow(?: Jones)?", ticker="DIA", stand_in="S&P 500"
     ),
+    *(Subject(t, words, ticker=t, company=True) for t, words in _COMPANIES.items()),
+    *(Subject(t, t, ticker=t, exact_case=True) for t in _TICKERS),
 )
 _SUBJECT_RE = [
     (s, re.compile(_W0 + f"(?:{s.pattern})" + _W1, 0 if s.exact_case else re.I)) for s in SUBJECTS
@@ -516,7 +544,7 @@ class Scope:
     """What earlier sentences of the paragraph gave, for a sentence that refers back ("This
     discount", "hit 52-week highs" after "In Q4 2025, ...")."""
 
-    article_date: dt.date
+    article_date: dt.date | None
     period: Period | None = None
     measure: Measure | None = None
     pair: tuple[Side, Side] | None = None
@@ -971,15 +999,15 @@ def _rates(p: Parsed, scope: Scope) -> list[Guess]:
         period, assumed = _period(p, scope)
         if period is not None and f"{period.first:%Y-%m}" == f"{period.last:%Y-%m}":
             month = f"{period.first:%Y-%m}"
-        else:
-            prev = dt.date(scope.article_date.year, scope.article_date.month, 1) - dt.timedelta(
-                days=1
-            )
-            month = f"{prev:%Y-%m}"
+        elif scope.article_date is not None:
+            art = scope.article_date
+            month = f"{dt.date(art.year, art.month, 1) - dt.timedelta(days=1):%Y-%m}"
             assumed = [
                 *assumed,
                 f"no month named: {month}, the month before the article, is assumed",
             ]
+        else:
+            continue
         fields = (("metric", f"fred:{meas.name}:{month}"), ("stated", n.value))
         out.append(
             Guess(
@@ -1310,7 +1338,7 @@ def draft_claims(
     claims: list[DraftClaim] = []
     long_sentences = over = 0
     for para in sentences(text):
-        scope = Scope(meta.date or dt.date.today())
+        scope = Scope(meta.date)
         for s in para:
             if len(s) > MAX_SENTENCE_CHARS:
                 long_sentences += 1
