@@ -136,7 +136,7 @@ def test_seed_draft_finds_the_numbered_claims(seed):
         assert number in texts[cid]
     notes = {c["id"]: c.get("note", "") for c in data["claims"]}
     assert "the period (Q4 2025) is taken from an earlier sentence" in notes["D11"]
-    assert "no index is named for Financials: the S&P 500 sector is assumed" in notes["D8"]
+    assert 'no index is named for "financials": the S&P 500 Financials sector' in notes["D8"]
     assert "the sides (Russell 2000 vs S&P 500) are taken from an earlier sentence" in notes["D5"]
 
 
@@ -464,3 +464,11 @@ def test_out_never_replaces_a_file_without_force(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["draft.toml"]
     assert main(["claims", "draft", str(SMALL), "--out", str(tmp_path / "no" / "d.toml")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_seed_draft_checks_on_the_mirror_too(seed, tmp_path, capsys, use_mirror):
+    out = tmp_path / "seed-draft.toml"
+    assert main(["claims", "draft", str(seed), "--out", str(out)]) == 0
+    capsys.readouterr()
+    got = _check_json(capsys, out)
+    assert len(got) == 11 and got["D4"]["numbers"][0]["value"] == pytest.approx(6969.01 / 310.24)

@@ -336,6 +336,7 @@ class Found:
     subject: Subject
     start: int
     end: int
+    said: str = ""  # the words of the sentence
 
 
 @dataclass(frozen=True)
@@ -384,7 +385,7 @@ def parse_sentence(text: str) -> Parsed:
     for s, rx in _SUBJECT_RE:
         for m in rx.finditer(text):
             if not any(h.start < m.end() and m.start() < h.end for h in hits):
-                hits.append(Found(s, m.start(), m.end()))
+                hits.append(Found(s, m.start(), m.end(), m[0]))
     subjects = tuple(sorted(hits, key=lambda f: f.start))
     measures: list[Measure] = []
     for name, rx in _MEASURES:
@@ -452,12 +453,14 @@ def _side(found: Sequence[Found]) -> Side | None:
     then a size class; a sector joins an index it is named with (else the S&P 500 sector)."""
     if not found:
         return None
-    named = [f.subject for f in found if f.subject.named]
-    sizes = [f.subject for f in found if f.subject.size and not f.subject.named]
-    sectors = [f.subject for f in found if f.subject.sector != "All"]
-    base = (named or sizes or [None])[0]
+    named = [f for f in found if f.subject.named]
+    sizes = [f for f in found if f.subject.size and not f.subject.named]
+    sectors = [f for f in found if f.subject.sector != "All"]
+    head = (named or sizes or [None])[0]
+    base = head.subject if head else None
+    read = f'"{head.said}" read as {base.reads_as}' if head and base and base.reads_as else ""
     if sectors:
-        sec = sectors[0]
+        sec = sectors[0].subject
         if base is None or base.index is None and not base.size:
             return Side(
                 sec.label,
@@ -465,41 +468,34 @@ def _side(found: Sequence[Found]) -> Side | None:
                 sec.sector,
                 sec.ticker,
                 size="large",
-                assumed=f"no index is named for {sec.label}: the S&P 500 sector is assumed",
+                assumed=f'no index is named for "{sectors[0].said}": the S&P 500 {sec.sector} '
+                "sector is assumed",
             )
         if base.index is not None:
+            ticker = sec.ticker if base.index == "S&P 500" else None
             return Side(
-                f"{base.label} {sec.label}",
-                base.index,
-                sec.sector,
-                sec.ticker if base.index == "S&P 500" else None,
-                size=base.size,
-                assumed=f'"{base.label}" read as {base.reads_as}' if base.reads_as else "",
+                f"{base.label} {sec.label}", base.index, sec.sector, ticker, "", base.size, read
             )
     assert base is not None
-    return Side(
-        base.label,
-        base.index,
-        "All",
-        base.ticker,
-        base.stand_in,
-        base.size,
-        f'"{base.label}" read as {base.reads_as}' if base.reads_as else "",
-    )
+    return Side(base.label, base.index, "All", base.ticker, base.stand_in, base.size, read)
 
 
 def _tickers(found: Sequence[Found]) -> tuple[list[str], list[str]]:
-    """Tickers for a group of subjects (sector SPDRs when sectors are named) and what was assumed."""
-    sectors = [f.subject for f in found if f.subject.sector != "All"]
+    """Tickers for a group of subjects (sector SPDRs when sectors are named) and what was assumed;
+    no tickers when one of them has none."""
     picks = (
-        sectors
-        or [s for s in (f.subject for f in found) if s.named]
-        or [f.subject for f in found][:1]
+        [f for f in found if f.subject.sector != "All"]
+        or [f for f in found if f.subject.named]
+        or list(found)[:1]
     )
-    tickers = list(dict.fromkeys(s.ticker for s in picks if s.ticker))
-    assumed = [f'"{s.label}" read as {s.ticker}' for s in picks if s.reads_as or s.sector != "All"]
-    if len(tickers) < len([s for s in picks if s.ticker or not s.company]):
-        return [], assumed
+    if any(f.subject.ticker is None for f in picks):
+        return [], []
+    tickers = list(dict.fromkeys(f.subject.ticker for f in picks if f.subject.ticker))
+    assumed = [
+        f'"{f.said}" read as {f.subject.ticker}'
+        for f in picks
+        if f.subject.reads_as or f.subject.sector != "All"
+    ]
     return tickers, list(dict.fromkeys(assumed))
 
 
