@@ -399,6 +399,80 @@ def test_control_characters_and_quotes_in_a_sentence_round_trip(tmp_path, capsys
     assert "\x07" not in out and "\x1b" not in out  # escaped, never raw in the file
 
 
+@pytest.mark.parametrize(
+    "sentence, rule, kind, fields",
+    [
+        (
+            "Small-cap earnings will beat large-cap earnings in 2026.",
+            "growth",
+            "compare",
+            {
+                "left": "eps_growth_forward:S&P 600",
+                "op": ">",
+                "right": "eps_growth_forward:S&P 500",
+            },
+        ),
+        (
+            "Small caps beat large caps in 2025 as earnings recovered.",
+            "beat",
+            "outperform",
+            {
+                "winners": ["IWM"],
+                "losers": ["SPY"],
+                "start": dt.date(2024, 12, 31),
+                "end": dt.date(2025, 12, 31),
+            },
+        ),
+        (
+            "Tech lagged utilities in H1 2025.",
+            "beat",
+            "outperform",
+            {
+                "winners": ["XLU"],
+                "losers": ["XLK"],
+                "start": dt.date(2024, 12, 31),
+                "end": dt.date(2025, 6, 30),
+            },
+        ),
+        (
+            "XLE fell 5% in Q1 2026.",
+            "returns",
+            "value",
+            {"metric": "return:XLE:2025-12-31:2026-03-31", "stated": -0.05},
+        ),
+        (
+            "The 10-year yield fell to 3.9% in March 2026.",
+            "rates",
+            "value",
+            {"metric": "fred:DGS10:2026-03", "stated": 3.9},
+        ),
+        (
+            "The fed funds rate is 4.33%.",  # no month: the month before the article (2026-01-15)
+            "rates",
+            "value",
+            {"metric": "fred:DFF:2025-12", "stated": 4.33},
+        ),
+        (
+            "S&P 500 financials trade at 15.1x trailing earnings.",
+            "multiples",
+            "value",
+            {"metric": "pe_last_year:S&P 500:Financials", "stated": 15.1},
+        ),
+    ],
+)
+def test_single_sentence_rules(sentence, rule, kind, fields):
+    (claim,) = draft_claims(f"Title\n2026-01-15\n\n{sentence}\n").claims
+    assert (claim.main.rule, claim.main.kind, dict(claim.main.fields)) == (rule, kind, fields)
+    assert claim.checkable
+
+
+def test_a_fred_value_over_a_year_is_a_todo():
+    (claim,) = draft_claims(
+        "Title\n2026-01-15\n\nThe fed funds rate averaged 4.33% in 2025."
+    ).claims
+    assert not claim.checkable and "a FRED value is a month's mean" in claim.main.todo
+
+
 def test_registry_of_rules():
     names = [r.name for r in RULES]
     assert len(names) == len(set(names)) and all(r.meaning for r in RULES)

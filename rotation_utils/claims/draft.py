@@ -621,8 +621,8 @@ def _beat(p: Parsed, scope: Scope) -> list[Guess]:
         p.text,
         re.I,
     )
-    if not m:
-        return []
+    if not m or _about_earnings(p.text[: m.start()]):
+        return []  # "small-cap earnings beat ...": the growth rule's
     left, right = p.subjects_in(0, m.start()), p.subjects_in(m.end(), len(p.text))
     if not left or not right:
         return []
@@ -663,15 +663,19 @@ def _highs(p: Parsed, scope: Scope) -> list[Guess]:
     return [Guess("highs", kind, tuple(fields), label, "", tuple(assumed))]
 
 
+def _about_earnings(before: str) -> bool:
+    """Whether earnings are what the words just before a verb are about ("small-cap earnings
+    will exceed", "EPS growth for the S&P 600 should be higher than")."""
+    return bool(re.search(r"\b(?:earnings|EPS|profits?)\b", before[-60:], re.I))
+
+
 def _growth(p: Parsed, scope: Scope) -> list[Guess]:
-    if not re.search(r"earnings|EPS|profits?", p.text):
-        return []
     m = re.search(
-        r"\b(exceed|outpace|outgrow|surpass|top|beat|outstrip)\w*|\b(faster|higher|above) than\b|\babove\b",
+        r"\b(?:exceed|outpace|outgrow|surpass|top|beat|outstrip)\w*|\b(?:faster|higher) than\b|\babove\b",
         p.text,
         re.I,
     )
-    if not m:
+    if not m or not _about_earnings(p.text[: m.start()]):
         return []
     left, right = _side(p.subjects_in(0, m.start())), _side(p.subjects_in(m.end(), len(p.text)))
     if left is None or right is None or left.index is None or right.index is None:
@@ -993,8 +997,14 @@ def _rates(p: Parsed, scope: Scope) -> list[Guess]:
         if n is None:
             continue
         period, assumed = _period(p, scope)
+        label = f"draft: FRED {meas.name} vs the stated {n.text}%"
         if period is not None and f"{period.first:%Y-%m}" == f"{period.last:%Y-%m}":
             month = f"{period.first:%Y-%m}"
+        elif period is not None:
+            why = f"a FRED value is a month's mean; the sentence gives {period.text}"
+            fields = [("metric", f"fred:{meas.name}:{period.last:%Y-%m}"), ("stated", n.value)]
+            out.append(_todo("rates", "value", fields, label, why, assumed))
+            continue
         elif scope.article_date is not None:
             art = scope.article_date
             month = f"{dt.date(art.year, art.month, 1) - dt.timedelta(days=1):%Y-%m}"
@@ -1005,16 +1015,7 @@ def _rates(p: Parsed, scope: Scope) -> list[Guess]:
         else:
             continue
         fields = (("metric", f"fred:{meas.name}:{month}"), ("stated", n.value))
-        out.append(
-            Guess(
-                "rates",
-                "value",
-                fields,
-                f"draft: FRED {meas.name}, {month} mean, vs the stated {n.text}%",
-                "",
-                tuple(assumed),
-            )
-        )
+        out.append(Guess("rates", "value", fields, label, "", tuple(assumed)))
     return out
 
 
