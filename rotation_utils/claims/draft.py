@@ -857,18 +857,15 @@ def _multiples(p: Parsed, scope: Scope) -> list[Guess]:
     return out
 
 
+#: Events a "since" names: the first month from which no value may be as extreme, and why.
 _SINCE_EVENTS = (
-    (
-        r"dot[- ]?com|tech bubble|internet bubble",
-        "2000-03",
-        "the dot-com bubble is taken to end with the Nasdaq peak of 2000-03",
-    ),
+    (r"dot[- ]?com|tech bubble|internet bubble", "2000-03", "the Nasdaq peak of 2000-03 ends it"),
     (
         r"(?:global )?financial crisis|great recession|lehman",
-        "2009-03",
-        "the financial crisis is taken to end with the market low of 2009-03",
+        "2009-04",
+        "the market low of 2009-03 ends it",
     ),
-    (r"pandemic|covid", "2020-04", "the pandemic crash is taken to end in 2020-03"),
+    (r"pandemic|covid", "2020-04", "the crash low of 2020-03 ends it"),
 )
 _EXTREME = re.compile(
     r"\b(widest|narrowest|largest|biggest|deepest|smallest|highest|lowest|steepest|flattest|cheapest|richest)\b[^.;]*?\bsince\b\s+(?:the\s+)?(.{0,40})",
@@ -878,9 +875,9 @@ _EXTREME = re.compile(
 
 def _since(text: str) -> tuple[str, str] | None:
     """The first month from which no value may be as extreme, and how it was read."""
-    for pat, month, said in _SINCE_EVENTS:
-        if re.match(pat, text, re.I):
-            return month, said
+    for pat, month, why in _SINCE_EVENTS:
+        if m := re.match(pat, text, re.I):
+            return month, f"'since {m[0]}' is read as: no value as extreme from {month} on ({why})"
     m = re.match(_MONTH_WORD + r",? " + _YEAR, text)
     if m:
         y, mo = int(m[2]), _MONTHS[m[1].lower().rstrip(".")]
@@ -900,12 +897,12 @@ def _extreme(p: Parsed, scope: Scope) -> list[Guess]:
     word = m[1].lower()
     since = _since(m[2])
     meas = p.measure_before(m.start()) or next(iter(p.measures), None) or scope.measure
-    label = f"draft: {word} since"
-    fields: list = [("direction", "")]
     assumed: list[str] = []
     if meas is not None and meas.name in _FRED_UNIT:
         metric = f"fred:{meas.name}"
         low = word in ("lowest", "flattest", "narrowest", "smallest", "cheapest")
+    elif not re.search(r"gap|discount|spread|premium|valuation|cheap", p.text, re.I):
+        return [_todo("extreme", "extreme", [], f"draft: the {word} since", "no history to read")]
     else:
         # A small-vs-large gap: the widest discount is the lowest small/big ratio.
         metric = "pb_small_big"
