@@ -1546,7 +1546,14 @@ def draft_text(path: str | Path, *, date: str | None = None) -> str:
             str(path), f"no date in its first {_HEADER_LINES} lines; give --date YYYY-MM-DD"
         )
     if not d.claims:
-        raise DraftError(str(path), "no sentence states a number or comparison the rules read")
+        skipped = (
+            f" ({d.long_sentences} longer than {MAX_SENTENCE_CHARS} characters not read)"
+            if d.long_sentences
+            else ""
+        )
+        raise DraftError(
+            str(path), f"no sentence states a number or comparison the rules read{skipped}"
+        )
     out = render_draft(d)
     parse_claims(tomllib.loads(out), str(path))  # a draft the parser refuses is a bug here
     return out
