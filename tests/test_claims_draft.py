@@ -453,6 +453,13 @@ def test_control_characters_and_quotes_in_a_sentence_round_trip(tmp_path, capsys
             {"metric": "fred:DFF:2025-12", "stated": 4.33},
         ),
         (
+            "Large caps trade at a 25% premium to small caps on forward P/E.",
+            "discount",
+            "discount",
+            # 1 - 1 / 1.25 = 0.2: small caps at 0.8 times the large caps' P/E
+            {"small": "pe_forward:S&P 600", "large": "pe_forward:S&P 500", "stated": 0.2},
+        ),
+        (
             "S&P 500 financials trade at 15.1x trailing earnings.",
             "multiples",
             "value",
@@ -535,6 +542,9 @@ def test_out_never_replaces_a_file_without_force(tmp_path, capsys):
     assert "exists; pass --force to replace it" in err and out.read_text() == "keep me\n"
     assert main(["claims", "draft", str(SMALL), "--out", str(out), "--force"]) == 0
     assert tomllib.loads(out.read_text(encoding="utf-8"))["article"]["date"] == dt.date(2026, 3, 2)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
     assert sorted(p.name for p in tmp_path.iterdir()) == ["draft.toml"]
     assert main(["claims", "draft", str(SMALL), "--out", str(tmp_path / "no" / "d.toml")]) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -719,16 +719,24 @@ def _size_pair(p: Parsed) -> tuple[Side | None, Side | None]:
 
 def _discount(p: Parsed, scope: Scope) -> list[Guess]:
     m = re.search(
-        r"(\d+(?:\.\d+)?)\s?%\s+(?:[\w/-]+\s+){0,2}discounts?\b|discounts? of (\d+(?:\.\d+)?)\s?%",
+        r"(\d+(?:\.\d+)?)\s?%\s+(?:[\w/-]+\s+){0,2}(discount|premium)s?\b|(discount|premium)s? of (\d+(?:\.\d+)?)\s?%",
         p.text,
         re.I,
     )
     if not m:
         return []
-    stated = _num(float(m[1] or m[2]) / 100)
+    pct, word = float(m[1] or m[4]) / 100, (m[2] or m[3]).lower()
+    assumed: list[str] = []
+    stated = _num(pct)
+    if word == "premium":
+        # The larger side's premium N over the smaller is the smaller side's 1 - 1 / (1 + N) discount.
+        stated = _num(round(1 - 1 / (1 + pct), 4))
+        assumed.append(
+            f"a {pct:.0%} premium of the larger side is a {stated:.1%} discount of the smaller "
+            f"(1 - 1 / {1 + pct:g})"
+        )
     measure = p.measure_before(m.end()) or scope.measure
     small, large = _size_pair(p)
-    assumed: list[str] = []
     if small is None or large is None:
         if scope.pair is None:
             return [
@@ -1580,6 +1588,9 @@ def write_draft(text: str, out: str | Path, *, force: bool = False) -> Path:
     except OSError as e:
         raise DraftError(str(dest), f"cannot be written ({e.strerror or e})") from None
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as an ordinary new file (mkstemp makes it 0600)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
