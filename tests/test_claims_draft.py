@@ -480,6 +480,32 @@ def test_a_fred_value_over_a_year_is_a_todo():
     assert not claim.checkable and "a FRED value is a month's mean" in claim.main.todo
 
 
+@pytest.mark.parametrize(
+    "header, title, publisher, url",
+    [
+        (
+            "URL: https://user@www.example.net:8443/a\n2026-01-15",
+            "title not found in the text",  # the first line is the URL's
+            "example.net",
+            "https://user@www.example.net:8443/a",
+        ),
+        ("15 January 2026\nBy A. Writer", "title not found in the text", None, None),
+        # An over-long labelled value is not used, nor an over-long first line as the title.
+        ("Headline: " + "x" * 400 + "\nJan. 15, 2026", "title not found in the text", None, None),
+        ("Small caps rally\nJan. 15, 2026", "Small caps rally", None, None),
+    ],
+)
+def test_article_header_lines(header, title, publisher, url):
+    text = f"{header}\n\nThe S&P 500 trades at 21 times forward earnings.\n"
+    d = draft_claims(text)
+    a = d.article
+    assert a.date == dt.date(2026, 1, 15)
+    assert a.title == title
+    assert a.publisher == (publisher or "publisher not given in the text")
+    assert a.url == (url or "url not given in the text")
+    assert [c.text for c in d.claims] == ["The S&P 500 trades at 21 times forward earnings."]
+
+
 def test_registry_of_rules():
     names = [r.name for r in RULES]
     assert len(names) == len(set(names)) and all(r.meaning for r in RULES)

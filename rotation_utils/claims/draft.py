@@ -1221,6 +1221,13 @@ def _find_date(line: str) -> dt.date | None:
     return None
 
 
+def _is_title(line: str) -> bool:
+    """A first line that can be a headline: not too long, not a label, URL, byline or date."""
+    if not line or len(line) > 300 or (len(line) < 40 and _find_date(line) is not None):
+        return False
+    return not (_LABELLED.match(line) or _URL.fullmatch(line) or re.match(r"By [A-Z]", line))
+
+
 def article_meta(text: str, *, date: dt.date | None = None) -> ArticleMeta:
     """Title, date, URL and publisher from the top of the text.
 
@@ -1236,6 +1243,8 @@ def article_meta(text: str, *, date: dt.date | None = None) -> ArticleMeta:
         if not m:
             continue
         key, val = m[1].lower(), m[2]
+        if len(val) > 300:
+            continue
         if key in ("title", "headline"):
             got.setdefault("title", val)
         elif key.startswith("date") or key in ("published", "published on"):
@@ -1246,7 +1255,7 @@ def article_meta(text: str, *, date: dt.date | None = None) -> ArticleMeta:
         elif key in ("publisher", "published by"):
             got.setdefault("publisher", val)
     first = lines[0] if lines else ""
-    if "title" not in got and first and len(first) <= 300 and not _URL.fullmatch(first):
+    if "title" not in got and _is_title(first):
         got["title"] = first
     for ln in lines:
         if "date" not in got and (d := _find_date(ln)) is not None:
@@ -1254,7 +1263,8 @@ def article_meta(text: str, *, date: dt.date | None = None) -> ArticleMeta:
         if "url" not in got and _URL.fullmatch(ln):
             got["url"] = ln
     if "publisher" not in got and "url" in got:
-        host = re.sub(r"^www\.", "", got["url"].split("/")[2].split(":")[0].lower())
+        netloc = got["url"].split("/")[2].rsplit("@", 1)[-1]
+        host = re.sub(r"^www\.", "", netloc.split(":")[0].lower())
         if host:
             got["publisher"] = host
     if date is not None:
