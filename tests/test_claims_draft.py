@@ -552,6 +552,8 @@ def test_missing_article_and_bad_date(tmp_path, capsys):
     assert main(["claims", "draft", str(tmp_path / "nope.txt")]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "nope.txt: cannot be read" in err
+    assert main(["claims", "draft", str(tmp_path)]) == 2  # a folder
+    assert capsys.readouterr().err.endswith(f"{tmp_path}: not a regular file\n")
     art = tmp_path / "a.txt"
     art.write_text("Title\n\nThe S&P 500 trades at 21x forward earnings.\n", encoding="utf-8")
     assert main(["claims", "draft", str(art), "--date", "2026-02-30"]) == 2

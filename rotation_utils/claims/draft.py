@@ -1508,9 +1508,12 @@ def read_article(path: str | Path) -> str:
     Raises
     ------
     DraftError
-        The file cannot be read, is larger than the cap, holds a NUL byte or is not UTF-8.
+        The file cannot be read or is not a regular file, is larger than the cap, holds a NUL
+        byte or is not UTF-8.
     """
     p = Path(path)
+    if p.exists() and not p.is_file():
+        raise DraftError(str(p), "not a regular file")  # a folder, a device or a pipe
     try:
         with p.open("rb") as f:
             raw = f.read(MAX_ARTICLE_BYTES + 1)
