@@ -22,6 +22,7 @@ from rotation_utils.claims.draft import (
     render_draft,
     sentences,
     toml_string,
+    visible_text,
 )
 from rotation_utils.claims.spec import parse_claims
 from rotation_utils.cli import main
@@ -77,7 +78,7 @@ def test_seed_draft_finds_the_numbered_claims(seed):
         "title": "The Great Rotation and Small-Cap Outperformance in 2026",
         "publisher": "publisher not given in the text",
         "date": dt.date(2026, 1, 13),  # "Tuesday, Jan 13, 2026 9:33 pm ET"
-        "url": "url not given in the text",
+        "url": "https://url-not-given-in-the-text.invalid/",
     }
     texts = {c["id"]: c["text"] for c in data["claims"]}
     assert texts["D4"].startswith("The Russell 2000, a benchmark for small-cap equities, traded")
@@ -387,16 +388,20 @@ def test_toml_string_round_trips(s):
     assert tomllib.loads(f"x = {toml_string(s)}\n")["x"] == s
 
 
-def test_control_characters_and_quotes_in_a_sentence_round_trip(tmp_path, capsys):
+def test_control_characters_are_taken_out_and_quotes_escaped(tmp_path, capsys):
     art = tmp_path / "a.txt"
-    sentence = 'The S&P 500 "trades" at 21.5 times forward earnings \\ \x07 \x1b[31m\x7f.'
+    sentence = 'The S&P 500 "trades" at 21.5 times \u202eforward earnings \\ \x07\x1b[31m\x7f.'
     art.write_text(f"Odd title\n2026-02-01\n\n{sentence} Another sentence.\n", encoding="utf-8")
     assert main(["claims", "draft", str(art)]) == 0
     out = capsys.readouterr().out
     data = tomllib.loads(out)
-    assert [c["text"] for c in data["claims"]] == [sentence]
+    # The bidi override, the bell, the colour escape and DEL are gone; quotes and \\ stay.
+    clean = 'The S&P 500 "trades" at 21.5 times forward earnings \\ .'
+    assert [c["text"] for c in data["claims"]] == [clean]
     assert data["claims"][0]["metric"] == "pe_forward:S&P 500"
-    assert "\x07" not in out and "\x1b" not in out  # escaped, never raw in the file
+    assert '"The S&P 500 \\"trades\\" at 21.5 times forward earnings \\\\ ."' in out
+    assert "# 8 control or escape character(s) of the text were taken out" in out
+    assert visible_text("a\tb\r\nc\x00d\x1b]0;x") == ("a\tb\r\ncd0;x", 3)  # ESC ] is one escape
 
 
 @pytest.mark.parametrize(
@@ -502,7 +507,7 @@ def test_article_header_lines(header, title, publisher, url):
     assert a.date == dt.date(2026, 1, 15)
     assert a.title == title
     assert a.publisher == (publisher or "publisher not given in the text")
-    assert a.url == (url or "url not given in the text")
+    assert a.url == (url or "https://url-not-given-in-the-text.invalid/")
     assert [c.text for c in d.claims] == ["The S&P 500 trades at 21 times forward earnings."]
 
 
@@ -521,7 +526,7 @@ def test_caps_are_said_in_the_header():
     assert len(d.claims) == 3 and d.over_cap == 2 and d.long_sentences == 1
     text = render_draft(d)
     assert "# 1 sentence(s) longer than 2000 characters were not read." in text
-    assert "# 2 more sentence(s) with claims were not drafted" in text
+    assert "# 2 more sentence(s) with claims were not drafted (a draft has at most 200" in text
 
 
 # --- bad input and the output file --------------------------------------------------------------------
@@ -584,3 +589,18 @@ def test_seed_draft_checks_on_the_mirror_too(seed, tmp_path, capsys, use_mirror)
     capsys.readouterr()
     got = _check_json(capsys, out)
     assert len(got) == 11 and got["D4"]["numbers"][0]["value"] == pytest.approx(6969.01 / 310.24)
+
+
+def test_a_draft_over_the_byte_cap_keeps_fewer_claims(tmp_path, monkeypatch):
+    import rotation_utils.claims.draft as draft
+
+    art = tmp_path / "a.txt"
+    many = " ".join(
+        f"The S&P 500 trades at {15 + i / 10:.1f} times forward earnings." for i in range(8)
+    )
+    art.write_text(f"Title\n2026-01-02\n\n{many}\n", encoding="utf-8")
+    full = draft.draft_text(art)
+    monkeypatch.setattr(draft, "MAX_DRAFT_BYTES", len(full.encode()) - 1)
+    cut = tomllib.loads(text := draft.draft_text(art))
+    assert len(cut["claims"]) == 4 and len(text.encode()) < len(full.encode())
+    assert "# 4 more sentence(s) with claims were not drafted" in text

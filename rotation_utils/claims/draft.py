@@ -16,8 +16,9 @@ that the claims-file format has today are written, so an unedited draft passes
 
 Article text is untrusted: its size is capped (:data:`MAX_ARTICLE_BYTES`), binary text (a NUL
 byte, not UTF-8) is refused, sentences longer than :data:`MAX_SENTENCE_CHARS` are not read and at
-most :data:`MAX_CLAIMS` claims are drafted (both counted in the file's header), and every string
-it gives is escaped for TOML.
+most :data:`MAX_CLAIMS` claims (and :data:`MAX_DRAFT_BYTES` bytes) are drafted, each counted in the
+file's header; terminal escapes, control characters and bidirectional overrides are taken out of
+the text (:func:`visible_text`; claims files refuse them), and every string is escaped for TOML.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import datetime as dt
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,6 +40,7 @@ from ..sources.prices import SECTOR_ETFS
 __all__ = [
     "MAX_ARTICLE_BYTES",
     "MAX_CLAIMS",
+    "MAX_DRAFT_BYTES",
     "MAX_SENTENCE_CHARS",
     "RULES",
     "ArticleMeta",
@@ -56,6 +59,7 @@ __all__ = [
     "render_draft",
     "sentences",
     "toml_string",
+    "visible_text",
     "write_draft",
 ]
 
@@ -64,12 +68,14 @@ MAX_ARTICLE_BYTES = 1_000_000
 #: Longest sentence read (characters); longer ones are counted in the header, not drafted.
 MAX_SENTENCE_CHARS = 2_000
 #: Most claims drafted from one article; the rest are counted in the header.
-MAX_CLAIMS = 300
+MAX_CLAIMS = 200
+#: Largest draft written (bytes), below what a claims file may be.
+MAX_DRAFT_BYTES = 500_000
 #: Lines at the top of an article searched for its title, date, URL and publisher.
 _HEADER_LINES = 15
 #: What the draft writes for an article field the text does not give (a TODO comment beside it).
 MISSING_PUBLISHER = "publisher not given in the text"
-MISSING_URL = "url not given in the text"
+MISSING_URL = "https://url-not-given-in-the-text.invalid/"  # an http(s) address, reserved TLD
 MISSING_TITLE = "title not found in the text"
 
 
@@ -1312,6 +1318,7 @@ class Draft:
     long_sentences: int = 0
     over_cap: int = 0
     source: str = ""
+    removed: int = 0  # control characters taken out of the text (see visible_text)
 
 
 def _carry(p: Parsed, scope: Scope) -> Scope:
@@ -1323,6 +1330,32 @@ def _carry(p: Parsed, scope: Scope) -> Scope:
     if small is not None and large is not None:
         pair = (small, large)
     return replace(scope, period=period, measure=measure, pair=pair)
+
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def visible_text(text: str) -> tuple[str, int]:
+    """The text without terminal escape sequences, control characters (tab and line breaks
+    kept) and bidirectional overrides, which no claims file may hold, and how many characters
+    were taken out.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    (str, int)
+    """
+    out = _ANSI.sub("", text)
+    out = "".join(
+        ch
+        for ch in out
+        if ch in "\t\n\r" or not (unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI)
+    )
+    return out, len(text) - len(out)
 
 
 def draft_claims(
@@ -1346,6 +1379,7 @@ def draft_claims(
     Draft
         Claims ``D1``, ``D2``, ... in the order of the text.
     """
+    text, removed = visible_text(text)
     meta = article_meta(text, date=date)
     claims: list[DraftClaim] = []
     long_sentences = over = 0
@@ -1367,7 +1401,7 @@ def draft_claims(
             main = next((g for g in guesses if g.checkable), guesses[0])
             also = tuple(g for g in guesses if g is not main)
             claims.append(DraftClaim(f"D{len(claims) + 1}", s, main, also))
-    return Draft(meta, tuple(claims), long_sentences, over, source)
+    return Draft(meta, tuple(claims), long_sentences, over, source, removed)
 
 
 # --- TOML ---------------------------------------------------------------------------------------
@@ -1456,9 +1490,15 @@ def render_draft(d: Draft) -> str:
         lines.append(
             f"# {d.long_sentences} sentence(s) longer than {MAX_SENTENCE_CHARS} characters were not read."
         )
+    if d.removed:
+        lines.append(
+            f"# {d.removed} control or escape character(s) of the text were taken out "
+            "(claims files refuse them)."
+        )
     if d.over_cap:
         lines.append(
-            f"# {d.over_cap} more sentence(s) with claims were not drafted (at most {MAX_CLAIMS} claims)."
+            f"# {d.over_cap} more sentence(s) with claims were not drafted (a draft has at most "
+            f"{MAX_CLAIMS} claims and {MAX_DRAFT_BYTES} bytes)."
         )
     todo = {
         "title": "  # TODO: the article's title",
@@ -1576,6 +1616,11 @@ def draft_text(path: str | Path, *, date: str | None = None) -> str:
             str(path), f"no sentence states a number or comparison the rules read{skipped}"
         )
     out = render_draft(d)
+    while len(out.encode("utf-8")) > MAX_DRAFT_BYTES and len(d.claims) > 1:
+        # Fewer claims until the file is one a claims-file reader accepts; the rest are counted.
+        keep = len(d.claims) // 2
+        d = replace(d, claims=d.claims[:keep], over_cap=d.over_cap + len(d.claims) - keep)
+        out = render_draft(d)
     parse_claims(tomllib.loads(out), str(path))  # a draft the parser refuses is a bug here
     return out
 
