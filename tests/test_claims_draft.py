@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from rotation_utils.claims.checks import CHECKS
 from rotation_utils.claims.draft import (
     MAX_ARTICLE_BYTES,
     RULES,
@@ -34,6 +35,12 @@ SEED = HERE.parent.parent / "shared" / "seed" / "great-rotation-article-2026-01-
 SMALL = ARTICLES / "small-caps-lagged-2026-03-02.txt"
 SECTORS = ARTICLES / "sector-rotation-2026-05-04.txt"
 TODO = "not_checkable"
+#: The 52-week check's proxy-ETF field, as the check declares it.
+PROXY = next(
+    n
+    for n, f in CHECKS["names_at_52w_highs_as_curve_steepened"].fields.items()
+    if f.type == "ticker"
+)
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +126,7 @@ def test_seed_draft_finds_the_numbered_claims(seed):
     assert got["D11"] == {
         "check": "names_at_52w_highs_as_curve_steepened",
         "names": ["JPM", "GS"],
-        "proxy": "XLF",
+        PROXY: "XLF",
         "start": dt.date(2025, 10, 1),  # Q4 2025, from the paragraph's first sentence
         "end": dt.date(2025, 12, 31),
     }

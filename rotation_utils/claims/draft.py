@@ -36,6 +36,7 @@ from typing import Any
 
 from ..errors import ParameterError, RotationError
 from ..sources.prices import SECTOR_ETFS
+from .checks import CHECKS
 
 __all__ = [
     "MAX_ARTICLE_BYTES",
@@ -644,6 +645,11 @@ def _beat(p: Parsed, scope: Scope) -> list[Guess]:
     return [_outperform("beat", winners, losers, p, scope, label, assumed)]
 
 
+_HIGHS_CHECK = "names_at_52w_highs_as_curve_steepened"
+#: The check's field for its proxy ETF, read from the registry (its one single-ticker field).
+_HIGHS_PROXY = next(n for n, f in CHECKS[_HIGHS_CHECK].fields.items() if f.type == "ticker")
+
+
 def _highs(p: Parsed, scope: Scope) -> list[Guess]:
     if not re.search(r"52[- ]week highs?", p.text, re.I):
         return []
@@ -652,7 +658,7 @@ def _highs(p: Parsed, scope: Scope) -> list[Guess]:
     period, assumed = _period(p, scope)
     label = "draft: 52-week closing highs in the period and the 10y-2y change"
     proxy = sector.ticker if sector else "SPY"
-    fields: list = [("names", names), ("proxy", proxy)]
+    fields: list = [("names", names), (_HIGHS_PROXY, proxy)]
     if period is not None:
         fields += [("start", period.first), ("end", period.last)]
     steep = re.search(r"curves? steepen", p.text, re.I)
@@ -663,7 +669,7 @@ def _highs(p: Parsed, scope: Scope) -> list[Guess]:
         why = "no registered check for 52-week highs without a steepening curve"
     elif period is None:
         why = "no period: give start and end"
-    kind = "check:names_at_52w_highs_as_curve_steepened"
+    kind = f"check:{_HIGHS_CHECK}"
     if why:
         return [_todo("highs", kind, fields, label, why, assumed)]
     return [Guess("highs", kind, tuple(fields), label, "", tuple(assumed))]
