@@ -203,8 +203,9 @@ def test_seed_draft_passes_check_unedited(seed, tmp_path, capsys, no_mirror):
         t: c.loc["2025-12-31", t] / c.loc["2025-09-30", t] - 1 for t in ("XLF", "XLI", "XLU", "XLK")
     }
     won = sum(q4[w] > q4["XLK"] for w in ("XLF", "XLI", "XLU"))
+    # The main definition's row (generated perturbations may soften the headline verdict).
     assert (
-        got["D10"]["verdict"]
+        got["D10"]["robustness"][0]["verdict"]
         == ["contradicted", "partly supported", "partly supported", "supported"][won]
     )
     for cid in ("D2", "D5", "D6", "D9"):
