@@ -371,7 +371,7 @@ def test_check_names_at_highs_with_the_curve():
         ("eps_growth_forward:S&P 600", "S&P 600 forecast EPS growth"),
         ("eps_growth_5y:S&P 500", "S&P 500 projected 5-year EPS growth"),
         ("pb_small_big:ex_hibm:july", "small/big P/B ratio"),
-        ("return:XLF:2025-09-30:2025-12-31", "XLF total return"),
+        ("return:XLF:2025-09-30:2025-12-31", "XLF return"),
         ("fred:T10Y2Y", "10-year minus 2-year Treasury yield"),
         ("fred:DFF:2025-12", "effective federal funds rate"),
         (

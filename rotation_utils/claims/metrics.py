@@ -532,7 +532,7 @@ _LABELS: dict[str, Callable[[MetricRef, pd.DataFrame | None], tuple[str, str]]] 
     "eps_growth_forward": _index_label("forecast EPS growth"),
     "eps_growth_5y": _index_label("projected 5-year EPS growth"),
     "pb_small_big": lambda r, f: ("small/big", "P/B ratio"),
-    "return": lambda r, f: (r.args[0], "total return"),
+    "return": lambda r, f: (r.args[0], "return"),
     "fred": lambda r, f: ("", _series_title(r.args[0])),
     "fred_change": lambda r, f: ("", f"change in the {_series_title(r.args[0])}"),
     "fact": lambda r, f: _fact_label(r.args[0], f),
@@ -597,8 +597,9 @@ CATALOG: dict[str, MetricSpec] = {
             "return:<TICKER>:<start>[:<end>]",
             "ratio",
             "daily ETF closes (etf_close)",
-            "total return from the close on or before start to the close on or before end (default: the "
-            "report month's last close); not available across a gap in the prices",
+            "return from the close on or before start to the close on or before end (default: the "
+            "report month's last close): a total return on adjusted closes, a price return on "
+            "unadjusted ones, 'mixed' when the window joins both; not available across a gap",
             _args_no_at(_check_return),
             _return,
         ),
@@ -669,7 +670,7 @@ def parse_metric(name: str, *, fact_ids: Mapping | set | None = None) -> MetricR
 def metric_label(name: str, facts: pd.DataFrame | None = None) -> tuple[str, str]:
     """The human label of a metric name as ``(subject, measure)``, derived from the name (no data
     read except ``facts`` for ``fact:<id>``): ``pe_forward:S&P 600:Financials`` -> ("S&P 600
-    Financials", "forward P/E"), ``return:XLF:...`` -> ("XLF", "total return"), ``fred:T10Y2Y`` ->
+    Financials", "forward P/E"), ``return:XLF:...`` -> ("XLF", "return"), ``fred:T10Y2Y`` ->
     ("", "10-year minus 2-year Treasury yield"), ``fact:<id>`` -> the row's subject and measure."""
     ref = parse_metric(name)
     return _LABELS[ref.family](ref, facts)
@@ -679,7 +680,9 @@ def evaluate(ctx: Context, name: str) -> Value:
     """Compute metric ``name`` as of ``ctx.month``, labelled for prose (:func:`metric_label`)."""
     ref = parse_metric(name)
     subject, measure = _LABELS[ref.family](ref, ctx.facts)
-    return replace(CATALOG[ref.family].compute(ctx, ref), subject=subject, measure=measure)
+    v = CATALOG[ref.family].compute(ctx, ref)
+    # A measure that knows what its number is made of ("price return") says so itself.
+    return replace(v, subject=subject, measure=v.measure or measure)
 
 
 def history(ctx: Context, name: str) -> tuple[pd.Series, str, str, str]:
