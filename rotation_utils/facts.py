@@ -12,9 +12,11 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataError
+from .months import Month, MonthLike, as_of_gate
 from .provenance import Provenance, with_provenance
+from .results import Value
 
-__all__ = ["load_facts", "facts_as_of", "FACT_COLUMNS", "FACT_KINDS"]
+__all__ = ["load_facts", "facts_as_of", "fact_value", "fact_ratio", "FACT_COLUMNS", "FACT_KINDS"]
 
 FACT_COLUMNS = (
     "id",
@@ -107,10 +109,43 @@ def load_facts(path: Path | str | None = None) -> pd.DataFrame:
     return with_provenance(df, prov)
 
 
-def facts_as_of(facts: pd.DataFrame, month: str) -> pd.DataFrame:
-    """Facts usable in a report for ``month``: every seed claim (the claims being checked) and the
-    published figures dated in or before that month (no look-ahead)."""
-    published = facts["as_of"].str[:7] <= str(month)
-    out = facts[(facts["kind"] == "seed_claim") | published]
-    out.attrs = dict(facts.attrs)
-    return out
+def facts_as_of(facts: pd.DataFrame, month: MonthLike) -> pd.DataFrame:
+    """Facts usable in a report for ``month``: every row dated on or before the month end, the
+    checked article's own numbers included (:func:`rotation_utils.months.as_of_gate`; no
+    look-ahead)."""
+    return as_of_gate(facts, month).frame
+
+
+def fact_value(facts: pd.DataFrame, month: MonthLike, fid: str) -> Value:
+    """Fact ``fid`` as a Value (its unit, date, definition and citation), or why it cannot be
+    used as of ``month`` (unknown, or dated after the month)."""
+    if fid not in facts.index:
+        return Value(None, "x", reason=f"no fact {fid!r} in data/facts.csv")
+    row = facts.loc[fid]
+    unit = str(row["unit"])
+    m = Month.parse(month)
+    if fid not in facts_as_of(facts, m).index:
+        return Value(None, unit, reason=f"fact {fid} is dated {row['as_of']}, after {m}")
+    return Value(
+        float(row["value"]),
+        unit,
+        as_of=str(row["as_of"]),
+        basis=str(row["definition"]),
+        source=f"{row['publisher']}, {row['title']} ({row['url']})",
+        qualifier=str(row["qualifier"]),
+    )
+
+
+def fact_ratio(facts: pd.DataFrame, month: MonthLike, a: str, b: str) -> Value:
+    """Fact ``a`` divided by fact ``b`` (x), e.g. a claimed P/B over another."""
+    va, vb = fact_value(facts, month, a), fact_value(facts, month, b)
+    for v in (va, vb):
+        if not v.available:
+            return Value(None, "x", reason=v.reason)
+    source = " | ".join(dict.fromkeys((va.source, vb.source)))
+    basis = f"{va.shown()} / {vb.shown()}" + (
+        f", {va.basis}" if va.basis == vb.basis else f" ({va.basis} / {vb.basis})"
+    )
+    return Value(
+        va.value / vb.value, "x", as_of=max(va.as_of, vb.as_of), basis=basis, source=source
+    )

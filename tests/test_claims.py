@@ -274,20 +274,22 @@ def test_seed_verdicts_before_the_data_exists_say_so(tables):
         assert v[cid].verdict == "not checkable", cid
     assert "look ahead" in v["C1"].evidence  # the sheet is dated 2026-01-30
     assert "after 2025-06" in v["C8"].evidence  # Q4 2025 has not happened yet
-    # C2: only the article's own numbers can be used before the sheet exists: 27.7%, not 20%
-    assert v["C2"].verdict == "contradicted"
-    assert v["C2"].evidence.startswith(
-        "Contradicted on the definitions the data allow as of 2025-06, "
-        '"the article\'s own numbers (16.7 vs 23.1)": Russell 2000 16.70x vs S&P 500 23.10x: '
-        "a 27.7% discount, 7.7 pp above the stated 20.0% (±2.0 pp). "
-        "The main definition is not available: S&P 600 and S&P 500 forward P/E: the S&P DJI sheet "
-        "is dated 2026-01-30, after 2025-06"
-    )
+    # C2 and C4: the article's own numbers are dated 2026-01-13, so a 2025-06 report cannot use
+    # them (no look-ahead, the article's facts included), and no other number exists yet.
+    assert v["C2"].verdict == "not checkable"
+    assert "look ahead" in v["C2"].evidence
+    assert "fact article_r2k_pb is dated 2026-01-13, after 2025-06" in v["C4"].evidence
+    # Whatever is decided rests only on numbers dated on or before the month.
+    for cid, r in v.items():
+        if r.verdict != "not checkable":
+            for o in r.outcomes:
+                for n in o.outcome.numbers:
+                    assert not n.available or n.as_of[:7] <= "2025-06", (cid, n.name, n.as_of)
     assert v["C3"].verdict == "partly supported"  # French data to 2024-08 exist in 2025-06
     # before the bubble the claim compares with, C3 cannot be judged
     early = _seed("1990-01", tables)
     assert early["C3"].verdict == "not checkable" and "before 2000-03" in early["C3"].evidence
-    assert early["C2"].verdict == "contradicted"
+    assert early["C2"].verdict == "not checkable"
 
 
 def test_a_cited_ev_ebitda_figure_makes_c7_checkable(tables, tmp_path):
@@ -338,4 +340,4 @@ def test_facts_dated_after_the_month_are_not_used():
         "ainvest_r2k_trailing_pe_2025_08" in early.index
         and "comtex_r2k_fwd_pe_2025_09" not in early.index
     )
-    assert "article_r2k_fwd_pe" in early.index  # seed claims are what is checked
+    assert "article_r2k_fwd_pe" not in early.index  # the article (2026-01-13) is later too

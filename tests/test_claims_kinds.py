@@ -371,7 +371,7 @@ def test_check_names_at_highs_with_the_curve():
         ("eps_growth_forward:S&P 600", "S&P 600 forecast EPS growth"),
         ("eps_growth_5y:S&P 500", "S&P 500 projected 5-year EPS growth"),
         ("pb_small_big:ex_hibm:july", "small/big P/B ratio"),
-        ("return:XLF:2025-09-30:2025-12-31", "XLF total return"),
+        ("return:XLF:2025-09-30:2025-12-31", "XLF return"),
         ("fred:T10Y2Y", "10-year minus 2-year Treasury yield"),
         ("fred:DFF:2025-12", "effective federal funds rate"),
         (
@@ -423,7 +423,7 @@ def test_reasons_shared_by_several_numbers_are_said_once():
         "outperform", winners=("AAA",), losers=("BBB",), start="2025-01-31", end="2025-03-31"
     )
     assert out.verdict == "not checkable"
-    assert out.evidence == "AAA and BBB total return: the window ends 2025-03-31, after 2025-02"
+    assert out.evidence == "AAA and BBB return: the window ends 2025-03-31, after 2025-02"
 
 
 @pytest.mark.parametrize(

@@ -362,7 +362,8 @@ def test_early_months_render_with_reasons_instead_of_failing(tmp_path):
         and f["fed_funds"]["reason"] == "no fed funds rate on or before 1990-01"
     )
     assert f["iwm_spy_relative_12m"]["value"] is None and f["smb_12m"]["as_of"] == "1990-01"
-    assert f["claim_C3"]["value"] == "not checkable" and f["claim_C2"]["value"] == "contradicted"
+    # C2 rests on the article's own numbers, dated 2026-01-13: not usable in 1990 (no look-ahead).
+    assert f["claim_C3"]["value"] == "not checkable" and f["claim_C2"]["value"] == "not checkable"
     assert (
         "Not enough ETF prices on or before 1990-01"
         in (out[1] / "03_sector_rotation.html").read_text()
