@@ -388,12 +388,13 @@ def _claims_metrics() -> int:
 def _claims_check(file: str, month: str | None, fmt: str) -> int:
     from .claims import check_file, resolve_claims_file, results_json, results_table
     from .derived import load_table
-    from .months import parse_month
+    from .months import check_report_month
 
+    if month is not None:  # refused as `rotation report` refuses it, before any file is read
+        month = check_report_month(month)
     path = resolve_claims_file(file)
     if month is None:
         month = load_table("etf_close").index[-1].strftime("%Y-%m")
-    parse_month(month)
     cf, results = check_file(path, month)
     # Everything is computed before anything is printed: a failure leaves no partial output.
     out = results_json(cf, results) if fmt == "json" else results_table(cf, results)
