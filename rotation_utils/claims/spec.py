@@ -225,6 +225,8 @@ def load_claims(path: str | Path, *, fact_ids: set[str] | None = None) -> Claims
         data = tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ClaimsFileError(str(p), "file", None, f"not valid TOML ({e})") from None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits (int_max_str_digits)
+        raise ClaimsFileError(str(p), "file", None, f"not valid TOML ({e})") from None
     except RecursionError:
         raise ClaimsFileError(
             str(p), "file", None, f"nested too deeply (at most {MAX_DEPTH} levels)"
@@ -308,9 +310,9 @@ def _check_shape(data: Mapping[str, Any], file: str) -> None:
             if abs(node) > _MAX_NUMBER:
                 raise ClaimsFileError(file, where, name, f"{node:g} is too large")
         elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > _MAX_NUMBER:
-            # bit_length, not str(): a number of thousands of digits cannot even be printed
-            digits = int(node.bit_length() * 0.30103) + 1
-            raise ClaimsFileError(file, where, name, f"a number of ~{digits} digits is too large")
+            # str() only below Python's 4300-digit conversion limit (tomllib refuses longer ones)
+            digits = len(str(abs(node))) if node.bit_length() < 14000 else "thousands of"
+            raise ClaimsFileError(file, where, name, f"a number of {digits} digits is too large")
 
 
 _ROW_NAME = {"variants": "variant", "context": "context", "outcomes": "outcome"}
