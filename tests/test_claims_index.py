@@ -105,7 +105,7 @@ def test_the_conclusion_counts_verdicts_names_the_largest_errors_and_the_outcome
     assert "After the article: C5, IWM vs SPY from the article's close" in c
     # and whether the named rotation happened, from the sector SPDRs' first close after their gap
     xlf = close.loc["2026-07-31", "XLF"] / close.loc["2026-03-31", "XLF"] - 1
-    assert f"C8, from the sector SPDRs' first close after their price gap (2026-03-31): " in c
+    assert "C8, from the sector SPDRs' first close after their price gap (2026-03-31): " in c
     assert f"XLF {xlf:+.1%}" in c and "1 of 6 pairs as claimed" in c
 
 
@@ -139,7 +139,10 @@ def test_one_claim_review_per_claim(seed_2026_07, tmp_path, monkeypatch):
         assert r["claimReviewed"] == rec["text"]
         assert r["author"] == {"@type": "Organization", "name": "Example Research Desk"}
         rating = r["reviewRating"]
-        assert rating["@type"] == "Rating" and (rating["worstRating"], rating["bestRating"]) == (1, 4)
+        assert rating["@type"] == "Rating" and (rating["worstRating"], rating["bestRating"]) == (
+            1,
+            4,
+        )
         assert rating["alternateName"] == rec["value"]
         assert rating["ratingValue"] == RATING_SCALE[rec["value"]]
         assert rating["ratingExplanation"] == rec["why"]

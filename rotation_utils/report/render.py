@@ -315,7 +315,11 @@ def conclusion(claims: dict[str, dict]) -> str:
     if missed:
         said = "; ".join(
             f"{cid} (\u201c{c.get('text', '')}\u201d, {c['value']}): "
-            + (f"on \u201c{c['miss']['definition']}\u201d, " if c["value"] != "contradicted" else "")
+            + (
+                f"on \u201c{c['miss']['definition']}\u201d, "
+                if c["value"] != "contradicted"
+                else ""
+            )
             + f"{c['miss']['summary']}, off by {c['miss']['size']:.0%} of the stated value"
             + (f" (as of {c['miss']['as_of']})" if c["miss"].get("as_of") else "")
             for cid, c in missed
