@@ -205,6 +205,11 @@ def test_dates_must_exist(tmp_path, capsys, no_mirror, old, new, field):
     assert f"claim A2, field '{field}'" in _refused(tmp_path, capsys, GOOD.replace(old, new))
 
 
+def test_a_native_toml_date_that_does_not_exist(tmp_path, capsys, no_mirror):
+    line = _refused(tmp_path, capsys, GOOD.replace("start = 2024-12-31", "start = 2025-02-30"))
+    assert "file: not valid TOML (Invalid date or datetime" in line
+
+
 @pytest.mark.parametrize(
     "metric",
     [
