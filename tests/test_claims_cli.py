@@ -275,7 +275,11 @@ def test_notebook_05_renders_any_claims_file(tmp_path, no_mirror, monkeypatch):
     )
     assert "Mid caps are the sweet spot (test article)" in shown
     assert "Robustness of M3" in shown and "<td>contradicted</td>" in shown  # the table's 2nd row
-    assert "Robustness of M1" not in shown  # a claim without variants has no table
+    assert "Robustness of M1" in shown  # its generated price-date convention makes a table
+    assert "<td>convention</td>" in shown and "<td>sensitivity</td>" in shown  # M4's windows
+    assert "Robustness of M2" not in shown  # one definition, nothing generated: no table
+    assert m3["why"].startswith("Supported on the main definition") and m3["miss"]["size"] > 0
+    assert recs["claim_M4"]["fragile_under"][0]["perturbation"].startswith("June 2025 alone")
 
 
 def test_a_relative_tolerance_needs_a_nonzero_stated_value(tmp_path, capsys, no_mirror):
