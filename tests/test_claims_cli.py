@@ -12,6 +12,7 @@ import pytest
 
 from rotation_utils.cli import main
 from rotation_utils.derived import load_table
+from tests.claims_files import ARTICLE
 
 HERE = Path(__file__).resolve().parent
 SECOND = HERE / "claims" / "mid-caps-2026-02-01.toml"
@@ -152,14 +153,9 @@ def test_metrics_lists_the_catalog(capsys):
         assert name in out
 
 
-GOOD = """
-[article]
-id = "t"
-title = "T"
-publisher = "P"
-date = 2026-01-13
-url = "https://example.org"
-
+GOOD = (
+    ARTICLE
+    + """
 [[claims]]
 id = "A1"
 text = "x"
@@ -176,6 +172,7 @@ winners = ["IWM"]
 losers = ["SPY"]
 start = 2025-01-02
 """
+)
 
 
 @pytest.mark.parametrize(

@@ -10,15 +10,9 @@ import pytest
 
 from rotation_utils.claims import load_claims
 from rotation_utils.cli import main
+from tests.claims_files import ARTICLE
 
-HEAD = """
-[article]
-id = "t"
-title = "T"
-publisher = "P"
-date = 2026-01-13
-url = "https://example.org"
-"""
+HEAD = ARTICLE
 
 A1 = """
 [[claims]]

@@ -16,6 +16,7 @@ from rotation_utils.claims.perturb import CONVENTION, SENSITIVITY, perturbations
 from rotation_utils.claims.spec import Definition
 from rotation_utils.facts import load_facts
 from rotation_utils.trading_days import is_trading_day, shift_trading_days
+from tests.claims_files import ARTICLE
 
 
 @pytest.mark.parametrize(
@@ -126,14 +127,7 @@ def test_kinds_without_natural_perturbations_get_none(no_mirror):
     assert perturbations(d, _ctx()) == []
 
 
-HEAD = """
-[article]
-id = "t"
-title = "T"
-publisher = "P"
-date = 2026-01-13
-url = "https://example.org"
-"""
+HEAD = ARTICLE
 
 
 def _check(tmp_path, body, month="2026-01"):
