@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .errors import DataError
+from .measures.prices import break_at_gaps, price_segments, segments_in_window
+from .measures.prices import gaps as _gaps
 from .months import clip_to_month, month_end, parse_month
 from .provenance import provenance_of, with_provenance
 from .sources.prices import Segment
@@ -466,22 +468,6 @@ class Measured:
 # --------------------------------------------------------------------------- price segments
 
 
-def price_segments(close_table: pd.DataFrame) -> dict[str, list[Segment]]:
-    """Each ticker's provider segments recorded with the ``etf_close`` table (oldest first)."""
-    extra = provenance_of(close_table).extra.get("segments", {})
-    return {t: [Segment.from_dict(d) for d in v["segments"]] for t, v in extra.items()}
-
-
-def _gaps(segments: list[Segment]) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
-    return [(pd.Timestamp(s.gap_from), pd.Timestamp(s.start)) for s in segments if s.join == "gap"]
-
-
-def segments_in_window(segments: list[Segment], start: object, end: object) -> list[Segment]:
-    """The segments that supply at least one close between ``start`` and ``end`` (inclusive)."""
-    a, b = pd.Timestamp(start), pd.Timestamp(end)
-    return [s for s in segments if pd.Timestamp(s.start) <= b and pd.Timestamp(s.end) >= a]
-
-
 def ticker_return(
     close: pd.DataFrame,
     ticker: str,
@@ -549,18 +535,6 @@ def price_caption(close: pd.DataFrame, tickers: list[str], month: str | None = N
             parts.append(text)
         lines.setdefault(f"{first.date()}..{last.date()}: " + ", ".join(parts), []).append(t)
     return "\n".join(f"Prices {', '.join(ts)} {text}." for text, ts in lines.items())
-
-
-def break_at_gaps(series: pd.Series, segments: list[Segment]) -> list[pd.Series]:
-    """``series`` split into the runs between provider gaps (oldest first), so no line, return
-    or rebasing crosses a gap."""
-    s = series.dropna()
-    runs, lo = [], None
-    for last, first in _gaps(segments):
-        runs.append(s.loc[lo:last] if lo is not None else s.loc[:last])
-        lo = first
-    runs.append(s.loc[lo:] if lo is not None else s)
-    return [r for r in runs if not r.empty]
 
 
 # --------------------------------------------------------------------------- forward basis

@@ -391,7 +391,7 @@ def _claims_check(file: str, month: str | None, fmt: str) -> int:
     from .months import check_report_month
 
     if month is not None:  # refused as `rotation report` refuses it, before any file is read
-        month = check_report_month(month)
+        month = str(check_report_month(month))
     path = resolve_claims_file(file)
     if month is None:
         month = load_table("etf_close").index[-1].strftime("%Y-%m")

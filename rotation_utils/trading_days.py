@@ -11,7 +11,7 @@ import datetime as dt
 
 import pandas as pd
 
-from .months import parse_month
+from .months import Month, MonthLike
 
 __all__ = [
     "nyse_holidays",
@@ -78,10 +78,9 @@ def nyse_holidays(year: int) -> set[dt.date]:
     return days
 
 
-def last_trading_day(month: str | pd.Period) -> dt.date:
+def last_trading_day(month: MonthLike) -> dt.date:
     """The last NYSE trading day of ``month`` (weekdays minus :func:`nyse_holidays`)."""
-    p = parse_month(month) if isinstance(month, str) else month
-    day = p.end_time.date()
+    day = Month.parse(month).end.date()
     holidays = nyse_holidays(day.year)
     while day.weekday() >= 5 or day in holidays:
         day -= dt.timedelta(days=1)

@@ -425,7 +425,7 @@ def test_reasons_shared_by_several_numbers_are_said_once():
         "outperform", winners=("AAA",), losers=("BBB",), start="2025-01-31", end="2025-03-31"
     )
     assert out.verdict == "not checkable"
-    assert out.evidence == "AAA and BBB total return: the window ends 2025-03-31, after 2025-02"
+    assert out.evidence == "AAA and BBB return: the window ends 2025-03-31, after 2025-02"
 
 
 @pytest.mark.parametrize(

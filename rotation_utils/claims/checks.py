@@ -26,9 +26,9 @@ def _highs(ctx: Context, ticker: str, start: str, end: str) -> Value:
     name = f"52-week highs of {ticker}"
     if ticker not in close:
         return Value(
-            name,
             None,
             "count",
+            name=name,
             reason=f"no prices for {ticker} in the price table",
             subject=ticker,
             measure="52-week closing highs",
@@ -43,20 +43,20 @@ def _highs(ctx: Context, ticker: str, start: str, end: str) -> Value:
         or window.isna().any()
     ):
         return Value(
-            name,
             None,
             "count",
+            name=name,
             reason=f"{ticker} closes do not cover {start} .. {end} as of {ctx.month}",
             subject=ticker,
             measure="52-week closing highs",
         )
     flag = at_52_week_high(s.dropna()).loc[start:end]
     return Value(
-        name,
         float(flag.sum()),
         "count",
-        str(window.index[-1].date()),
-        provenance_of(close).caption(),
+        as_of=str(window.index[-1].date()),
+        source=provenance_of(close).caption(),
+        name=name,
         basis=f"closes {start} .. {end} at the highest of the trailing 252 trading days",
         subject=ticker,
         measure="52-week closing highs",

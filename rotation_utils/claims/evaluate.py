@@ -33,9 +33,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..months import parse_month
+from ..units import format_value as format_number
 from .checks import CHECKS
 from .kinds import KINDS, Outcome
-from .metrics import CATALOG, Context, Value, evaluate, format_number, history, parse_metric
+from .metrics import CATALOG, Context, Value, evaluate, history, parse_metric
 from .perturb import CONVENTION, SENSITIVITY, perturbations
 from .spec import Claim, ClaimsFile, ClaimsFileError, Definition, load_claims
 
@@ -486,7 +487,7 @@ def check_claims(
     ClaimsFileError
         A tolerance that covers its metric's whole history (the claim could not be contradicted).
     """
-    parse_month(month)
+    month = str(parse_month(month))  # a Month or "YYYY-MM": the context carries the text
     if facts is None:
         from ..facts import load_facts
 

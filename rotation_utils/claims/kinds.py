@@ -14,7 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..measures.prices import returns_heading
 from ..spreads import widest_since
+from ..units import format_value
 from .metrics import (
     Context,
     Value,
@@ -128,7 +130,7 @@ def _cap(text: str) -> str:
 def _operand(ctx: Context, x: float | str) -> Value:
     if isinstance(x, str):
         return evaluate(ctx, x)
-    return Value(format(x, "g"), float(x), "", basis="a number")
+    return Value(float(x), "", basis="a number", name=format(x, "g"))
 
 
 def _is_number(v: Value) -> bool:
@@ -253,11 +255,11 @@ def _discount(f: Mapping[str, Any], ctx: Context) -> Outcome:
     ok = abs(d - stated) <= tol
     same = small.measure == large.measure and small.subject and large.subject
     disc = Value(
-        f"1 - {small.name} / {large.name}",
         d,
         "ratio",
-        small.as_of,
+        as_of=small.as_of,
         basis="discount",
+        name=f"1 - {small.name} / {large.name}",
         subject=f"{small.subject} vs {large.subject}" if same else "",
         measure=f"{small.measure} discount" if same else f"{small.label} discount to {large.label}",
     )
@@ -300,8 +302,9 @@ def _extreme(f: Mapping[str, Any], ctx: Context) -> Outcome:
     was = widest_since(s, at=at, extreme=f["direction"])
     ok = was is None or pd.Period(str(was), "M") < since
     v = Value(
-        f["metric"], float(s.loc[at]), unit, str(at), src, basis, subject=subject, measure=measure
-    )
+        float(s.loc[at]), unit, as_of=str(at), basis=basis, source=src, name=f["metric"],
+        subject=subject, measure=measure,
+    )  # fmt: skip
     word = "lowest" if low else "highest"
     more = "lower" if low else "higher"
     then = f" ({format_number(float(s.loc[was]), unit)} then)" if was is not None else ""
@@ -340,10 +343,11 @@ def _outperform(f: Mapping[str, Any], ctx: Context) -> Outcome:
     verdict = (
         "supported" if len(won) == len(pairs) else "partly supported" if won else "contradicted"
     )
-    window = next(iter(rets.values())).basis.split(" close ")[-1]
+    heading = returns_heading(list(rets.values()))
+    window = str(next(iter(rets.values())).window)
 
     def listed(ts: list[str]) -> str:
-        return ", ".join(f"{t} {rets[t].value:+.1%}" for t in ts)
+        return ", ".join(f"{t} {format_value(rets[t].value, 'ratio', signed=True)}" for t in ts)
 
     names = _and
     both = f"{listed(f['winners'])} vs {listed(f['losers'])}"
@@ -370,7 +374,7 @@ def _outperform(f: Mapping[str, Any], ctx: Context) -> Outcome:
     )
     return Outcome(
         verdict,
-        f"Total returns {window}: {both}: {said}",
+        f"{heading}: {both}: {said}",
         tuple(rets.values()),
         f"{both} ({window}): {short}",
     )

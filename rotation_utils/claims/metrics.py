@@ -20,11 +20,14 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from ..analysis import PEBasis, pe_basis, price_segments, size_pb_ratio, snapshot_availability
+from ..analysis import PEBasis, pe_basis, size_pb_ratio, snapshot_availability
+from ..measures.prices import price_return
 from ..months import clip_to_month, month_end, parse_month
 from ..provenance import provenance_of
+from ..results import Value
 from ..sources.fred import FRED_SERIES
 from ..sources.prices import SECTOR_ETFS
+from ..units import format_value
 
 __all__ = [
     "Value",
@@ -52,99 +55,26 @@ _FRED_UNITS = {"DFF": "percent", "DGS10": "percent", "T10Y2Y": "pp", "CPILFESL":
 _MAX_ROW_GAP = pd.Timedelta(days=5)
 
 
-@dataclass(frozen=True)
-class Value:
-    """One computed number, or why there is none.
-
-    Attributes
-    ----------
-    name : str
-        The metric name as written in the claims file (or a number's text).
-    value : float or None
-        In ``unit``: "x" (a multiple), "ratio" (decimal, 0.2 = 20%), "pp" (percentage points),
-        "percent" (a rate quoted in percent), "index" or "count". None when not available.
-    unit : str
-    as_of : str
-        Date or period the number describes (for prices the last close used).
-    source : str
-        Publisher, title and vintage of the data.
-    basis : str
-        The definition in words, e.g. "2026E EPS, price 2026-01-29".
-    reason : str
-        Why ``value`` is None.
-    qualifier : str
-        For a cited figure: "less than", "more than", "about" or "".
-    subject, measure : str
-        The human label in two parts, e.g. "S&P 600 Financials" and "forward P/E" (see
-        :func:`metric_label`); prose names a metric by :attr:`label`, never by ``name``.
-    """
-
-    name: str
-    value: float | None
-    unit: str
-    as_of: str = ""
-    source: str = ""
-    basis: str = ""
-    reason: str = ""
-    qualifier: str = ""
-    subject: str = ""
-    measure: str = ""
-
-    @property
-    def available(self) -> bool:
-        return self.value is not None
-
-    @property
-    def label(self) -> str:
-        """What a reader is told the number is: "S&P 600 forward P/E", "XLF total return"."""
-        return " ".join(x for x in (self.subject, self.measure) if x) or self.name
-
-    def shown(self) -> str:
-        """The number in its unit, with its qualifier: "16.19x", "27.9%", "< 16x", "+0.09 pp"."""
-        if self.value is None:
-            return "n/a"
-        q = {"less than": "< ", "more than": "> ", "about": "~"}.get(self.qualifier, "")
-        return q + format_number(self.value, self.unit)
-
-    @property
-    def dated_basis(self) -> str:
-        """The basis with the as-of date when the basis does not already give it."""
-        dated = f"as of {self.as_of}" if self.as_of and self.as_of not in self.basis else ""
-        return ", ".join(x for x in (self.basis, dated) if x)
-
-    def described(self) -> str:
-        """Number with basis and as-of date, for evidence lines."""
-        if self.value is None:
-            return f"{self.label}: not available ({self.reason})"
-        extra = self.dated_basis
-        return f"{self.shown()} ({extra})" if extra else self.shown()
-
-    def to_dict(self) -> dict:
-        return {
-            "metric": self.name,
-            "label": self.label,
-            "value": None if self.value is None else round(float(self.value), 10),
-            "unit": self.unit,
-            "as_of": self.as_of,
-            "basis": self.basis,
-            "source": self.source,
-            "qualifier": self.qualifier,
-            "reason": self.reason,
-        }
+def _v(
+    name: str,
+    value: float | None,
+    unit: str,
+    as_of: str = "",
+    source: str = "",
+    basis: str = "",
+    reason: str = "",
+    qualifier: str = "",
+) -> Value:
+    """A :class:`~rotation_utils.results.Value` answering metric ``name``."""
+    return Value(
+        value, unit, as_of=as_of, basis=basis, source=source, reason=reason, name=name,
+        qualifier=qualifier,
+    )  # fmt: skip
 
 
 def format_number(v: float, unit: str) -> str:
-    if unit == "x":
-        return f"{v:.2f}x" if abs(v) >= 1 else f"{v:.3f}x"
-    if unit == "ratio":
-        return f"{v:.1%}"
-    if unit == "pp":
-        return f"{v:+.2f} pp"
-    if unit == "percent":
-        return f"{v:.2f}%"
-    if unit == "count":
-        return f"{v:.0f}"
-    return f"{v:g}"
+    """:func:`rotation_utils.units.format_value` (kept for the claims modules)."""
+    return format_value(v, unit)
 
 
 @dataclass(frozen=True)
@@ -334,16 +264,16 @@ def _pe(ctx: Context, ref: MetricRef, *, forward: bool) -> Value:
     unit = "x"
     row = _sheet_row(ctx, index, sector)
     if isinstance(row, str):
-        return Value(ref.name, None, unit, reason=row)
+        return _v(ref.name, None, unit, reason=row)
     year = row.fwd_year if forward else row.fwd_year - 1
     eps_word = f"{row.fwd_label} EPS" if forward else f"{row.ly_label} EPS (last year)"
     if (row.eps_ly if not forward else row.eps_fwd) <= 0:
-        return Value(
+        return _v(
             ref.name, None, unit, reason=f"{_label(index, sector)} {year} EPS is not positive"
         )
     pe = row.pe_fwd if forward else row.pe_ly  # both on the sheet's price date
     if not ref.at or ref.at == row.price_date:
-        return Value(
+        return _v(
             ref.name, pe, unit, row.price_date, row.source, f"{eps_word}, price {row.price_date}"
         )
     year_end = f"{row.fwd_year - 1}-12-31"
@@ -351,14 +281,12 @@ def _pe(ctx: Context, ref: MetricRef, *, forward: bool) -> Value:
         # The sheet's own last-year P/E is on the year-end price: exact, no proxy needed.
         price_ye = row.pe_ly_sheet * row.eps_ly
         pe = price_ye / (row.eps_fwd if forward else row.eps_ly)
-        return Value(
-            ref.name, pe, unit, year_end, row.source, f"{eps_word}, price {year_end} (sheet)"
-        )
+        return _v(ref.name, pe, unit, year_end, row.source, f"{eps_word}, price {year_end} (sheet)")
     proxy = "SPY" if (index, sector) == ("S&P 500", "All") else None
     if index == "S&P 500" and sector != "All":
         proxy = _SPDR_OF_SECTOR.get(sector)
     if proxy is None or not _DATE.match(row.price_date):
-        return Value(
+        return _v(
             ref.name,
             None,
             unit,
@@ -367,14 +295,14 @@ def _pe(ctx: Context, ref: MetricRef, *, forward: bool) -> Value:
         )
     move = window_return(ctx, proxy, ref.at, row.price_date)
     if not move.available:
-        return Value(
+        return _v(
             ref.name,
             None,
             unit,
             reason=f"moving the P/E to {ref.at} needs {proxy}'s closes: {move.reason}",
         )
     pe_at = pe / (1.0 + move.value)
-    return Value(
+    return _v(
         ref.name,
         pe_at,
         unit,
@@ -388,15 +316,15 @@ def _eps_growth_forward(ctx: Context, ref: MetricRef) -> Value:
     index, sector = ref.args[0], ref.args[1] if len(ref.args) > 1 else "All"
     row = _sheet_row(ctx, index, sector)
     if isinstance(row, str):
-        return Value(ref.name, None, "ratio", reason=row)
+        return _v(ref.name, None, "ratio", reason=row)
     if row.eps_ly <= 0:
-        return Value(
+        return _v(
             ref.name,
             None,
             "ratio",
             reason=f"{row.fwd_year - 1} EPS is not positive (growth from a loss)",
         )
-    return Value(
+    return _v(
         ref.name,
         row.eps_fwd / row.eps_ly - 1.0,
         "ratio",
@@ -411,16 +339,16 @@ def _eps_growth_5y(ctx: Context, ref: MetricRef) -> Value:
     t = ctx.table("spdji_index_pe")
     available = snapshot_availability(t, ctx.month)
     if not available.available:
-        return Value(ref.name, None, "ratio", reason=available.reason)
+        return _v(ref.name, None, "ratio", reason=available.reason)
     row = t[(t["index"] == index) & (t["sector"] == sector)]
     if row.empty or pd.isna(row["eps_growth_5y"].iloc[0]):
-        return Value(
+        return _v(
             ref.name,
             None,
             "ratio",
             reason=f"no 5-year projected growth for {_label(index, sector)}",
         )
-    return Value(
+    return _v(
         ref.name,
         float(row["eps_growth_5y"].iloc[0]),
         "ratio",
@@ -450,103 +378,20 @@ def _pb_value(ctx: Context, ref: MetricRef) -> Value:
     r, basis = _pb_series(ctx, ref)
     src = provenance_of(ctx.table("french_size_bm")).caption()
     if r.empty:
-        return Value(
-            ref.name, None, "x", reason=f"no French size-sort data on or before {ctx.month}"
-        )
-    return Value(ref.name, float(r.iloc[-1]), "x", str(r.index[-1]), src, basis)
+        return _v(ref.name, None, "x", reason=f"no French size-sort data on or before {ctx.month}")
+    return _v(ref.name, float(r.iloc[-1]), "x", str(r.index[-1]), src, basis)
 
 
 # --- prices ------------------------------------------------------------------------------------
 
 
 def window_return(ctx: Context, ticker: str, start: str, end: str | None = None) -> Value:
-    """Total return (decimal) of ``ticker`` from its close on or before ``start`` to its close on or
-    before ``end`` (default: the report month's last close), from the ``etf_close`` table.
-
-    Not available, with the reason, when the window is after the report month, starts or ends
-    outside the ticker's data, or spans a gap: a missing close on any row of the table inside the
-    window, or two rows more than five days apart. A return is never computed across a gap.
-    """
+    """The return of ``ticker`` from its close on or before ``start`` to its close on or before
+    ``end`` (default: the report month's last close), from the ``etf_close`` table: the one
+    gap-aware return, :func:`rotation_utils.measures.prices.price_return`, whose basis says
+    whether it is a total, price or mixed return."""
     name = f"return:{ticker}:{start}" + (f":{end}" if end else "")
-    return replace(
-        _window_return(ctx, ticker, name, start, end), subject=ticker, measure="total return"
-    )
-
-
-def _window_return(ctx: Context, ticker: str, name: str, start: str, end: str | None) -> Value:
-    close = ctx.table("etf_close")
-    src = provenance_of(close).caption()
-    if ticker not in close:
-        return Value(name, None, "ratio", reason=f"no prices for {ticker} in the price table")
-    t0 = pd.Timestamp(start)
-    t1 = pd.Timestamp(end) if end else ctx.month_end
-    if t1 > ctx.month_end:
-        return Value(name, None, "ratio", reason=f"the window ends {t1.date()}, after {ctx.month}")
-    if t0 >= ctx.month_end:
-        return Value(
-            name, None, "ratio", reason=f"the window starts {t0.date()}, after {ctx.month}"
-        )
-    if t1 <= t0:
-        return Value(name, None, "ratio", reason=f"the window {t0.date()} .. {t1.date()} is empty")
-    s = close[ticker]
-    first, last = s.first_valid_index(), s.last_valid_index()
-    if first is None:
-        return Value(name, None, "ratio", reason=f"no closes of {ticker}")
-    cover = f"{ticker} has closes {first.date()} .. {last.date()}"
-    if t0 < first:
-        return Value(
-            name, None, "ratio", reason=f"the window starts {t0.date()}, before the data ({cover})"
-        )
-    if end is None and last < parse_month(ctx.month).start_time:
-        return Value(name, None, "ratio", reason=f"no close of {ticker} in {ctx.month} ({cover})")
-    if t1 - last > _MAX_ROW_GAP:
-        return Value(
-            name,
-            None,
-            "ratio",
-            reason=f"the window ends {t1.date()}, after {ticker}'s last close ({cover})",
-        )
-    rows = s.loc[:t1]
-    rows = rows.loc[rows.index[rows.index <= t0][-1] :]
-    # A day a short provider gap left out and the loader bridged on price levels (recorded in the
-    # table's segments, e.g. IWM on 2026-03-30) is not a gap; a long gap still is.
-    bridged = {
-        pd.Timestamp(d)
-        for seg in price_segments(close).get(ticker, [])
-        if seg.join == "levels"
-        for d in seg.missing
-    }
-    rows = rows[~(rows.isna() & rows.index.isin(list(bridged)))]
-    missing = rows[rows.isna()]
-    if len(missing):
-        before = s.loc[: missing.index[0]].last_valid_index()
-        after = s.loc[missing.index[0] :].first_valid_index()
-        gap = f"{before.date() if before is not None else '?'} -> {after.date() if after is not None else 'no later close'}"
-        return Value(
-            name,
-            None,
-            "ratio",
-            reason=f"{ticker} prices have a gap {gap} inside the window {t0.date()} .. {t1.date()}",
-        )
-    steps = rows.index.to_series().diff()
-    if (steps > _MAX_ROW_GAP).any():
-        at = steps.idxmax()
-        prev = rows.index[rows.index < at][-1]
-        return Value(
-            name,
-            None,
-            "ratio",
-            reason=f"the price table has no rows {prev.date()} -> {at.date()} inside the window",
-        )
-    a, b = rows.index[0], rows.index[-1]
-    return Value(
-        name,
-        float(rows.iloc[-1] / rows.iloc[0] - 1.0),
-        "ratio",
-        str(b.date()),
-        src,
-        f"{ticker} close {a.date()} to {b.date()}",
-    )
+    return price_return(ctx.table("etf_close"), ticker, start, end, month=ctx.month, name=name)
 
 
 def _return(ctx: Context, ref: MetricRef) -> Value:
@@ -569,15 +414,13 @@ def _fred(ctx: Context, ref: MetricRef) -> Value:
     if len(ref.args) > 1:
         p = pd.Period(ref.args[1], "M")
         if p > parse_month(ctx.month):
-            return Value(ref.name, None, unit, reason=f"{p} is after {ctx.month}")
+            return _v(ref.name, None, unit, reason=f"{p} is after {ctx.month}")
         s = s.loc[s.index <= p]
         if s.empty or s.index[-1] != p:
-            return Value(ref.name, None, unit, reason=f"no {ref.args[0]} value for {p}")
+            return _v(ref.name, None, unit, reason=f"no {ref.args[0]} value for {p}")
     if s.empty:
-        return Value(
-            ref.name, None, unit, reason=f"no {ref.args[0]} value on or before {ctx.month}"
-        )
-    return Value(ref.name, float(s.iloc[-1]), unit, str(s.index[-1]), src, basis)
+        return _v(ref.name, None, unit, reason=f"no {ref.args[0]} value on or before {ctx.month}")
+    return _v(ref.name, float(s.iloc[-1]), unit, str(s.index[-1]), src, basis)
 
 
 def _fred_change(ctx: Context, ref: MetricRef) -> Value:
@@ -587,8 +430,8 @@ def _fred_change(ctx: Context, ref: MetricRef) -> Value:
     unit = "pp" if _FRED_UNITS[sid] in ("pp", "percent") else _FRED_UNITS[sid]
     for v in (va, vb):
         if not v.available:
-            return Value(ref.name, None, unit, reason=v.reason)
-    return Value(
+            return _v(ref.name, None, unit, reason=v.reason)
+    return _v(
         ref.name,
         vb.value - va.value,
         unit,
@@ -606,14 +449,14 @@ def _fact(ctx: Context, ref: MetricRef) -> Value:
 
     fid = ref.args[0]
     if fid not in ctx.facts.index:
-        return Value(ref.name, None, "x", reason=f"no fact {fid!r} in data/facts.csv")
+        return _v(ref.name, None, "x", reason=f"no fact {fid!r} in data/facts.csv")
     row = ctx.facts.loc[fid]
     unit = str(row["unit"])
     if fid not in facts_as_of(ctx.facts, ctx.month).index:
-        return Value(
+        return _v(
             ref.name, None, unit, reason=f"fact {fid} is dated {row['as_of']}, after {ctx.month}"
         )
-    return Value(
+    return _v(
         ref.name,
         float(row["value"]),
         unit,
@@ -628,12 +471,12 @@ def _fact_ratio(ctx: Context, ref: MetricRef) -> Value:
     a, b = (_fact(ctx, MetricRef(f"fact:{x}", "fact", (x,))) for x in ref.args)
     for v in (a, b):
         if not v.available:
-            return Value(ref.name, None, "x", reason=v.reason)
+            return _v(ref.name, None, "x", reason=v.reason)
     source = " | ".join(dict.fromkeys((a.source, b.source)))
     basis = f"{a.shown()} / {b.shown()}" + (
         f", {a.basis}" if a.basis == b.basis else f" ({a.basis} / {b.basis})"
     )
-    return Value(ref.name, a.value / b.value, "x", max(a.as_of, b.as_of), source, basis)
+    return _v(ref.name, a.value / b.value, "x", max(a.as_of, b.as_of), source, basis)
 
 
 def _check_fact_ratio(args: tuple[str, ...]) -> None:

@@ -110,7 +110,7 @@ def resolve_notebooks(spec: str | None, nb_dir: Path | None = None) -> list[Path
 def validate_month(value: str, name: str = "month", today: dt.date | None = None) -> str:
     """Check a report month: YYYY-MM, not in the future, not before any data exists (the same
     check the notebooks run on their parameters, :func:`rotation_utils.months.check_report_month`)."""
-    return check_report_month(value, name, today)
+    return str(check_report_month(value, name, today))
 
 
 def months_between(first: str, last: str) -> list[str]:

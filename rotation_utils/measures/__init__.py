@@ -1,0 +1,11 @@
+"""Measures: the one place where each number is made, as a :class:`~rotation_utils.results.Value`.
+
+- :mod:`.prices`: the one gap-aware return, which knows the basis of every provider segment it
+  crosses (total return, price return, or mixed), and the price captions;
+- :mod:`.valuation`: P/E on the S&P DJI sheet, the small/big P/B ratio;
+- :mod:`.earnings`: EPS growth and estimate history;
+- :mod:`.macro`: FRED rates, the policy and curve regimes;
+- :mod:`.rotation`: sector rankings, relative strength, the rotation test.
+
+Modules are imported on use (``from rotation_utils.measures.prices import price_return``).
+"""
