@@ -189,3 +189,26 @@ losers = ["XLK", "XLV"]
     octo = {r.label: r for r in q.perturbations}["October 2025 alone (2025-09-30 to 2025-10-31)"]
     assert octo.role == SENSITIVITY and octo.verdict == "contradicted"
     assert octo.label not in q.flipped_by and q.fragile_under == ()  # partly: not "fragile"
+
+
+def test_a_shift_onto_a_missing_close_is_the_same_measurement_and_is_dropped(tmp_path, no_mirror):
+    """Without a 2025-10-01 row, "the window starts 2025-10-01" reads the close on or before it,
+    2025-09-30: the same closes as the main window (the Value's window says so), so no row."""
+    from rotation_utils.derived import load_table
+
+    close = load_table("etf_close")
+    short = close.drop(index=close.loc["2025-10-01":"2025-10-01"].index)
+    assert short.attrs == close.attrs
+    p = tmp_path / "c.toml"
+    p.write_text(
+        HEAD + '[[claims]]\nid = "Q"\ntext = "t"\nkind = "outperform"\nwinners = ["XLF"]\n'
+        'losers = ["XLK"]\nstart = 2025-09-30\nend = 2025-12-31\n'
+    )
+    facts = load_facts()
+    cf = load_claims(p, fact_ids=set(facts.index))
+    (full,) = check_claims(cf, "2026-01")
+    (q,) = check_claims(cf, "2026-01", tables={"etf_close": short})
+    moved = "window starts 2025-10-01 (1 trading day later)"
+    assert moved in [r.label for r in full.perturbations]
+    assert moved not in [r.label for r in q.perturbations]
+    assert len(q.perturbations) == len(full.perturbations) - 1

@@ -506,6 +506,7 @@ def _check_claim(c: Claim, ctx: Context, month: str) -> ClaimResult:
         for p in perturbations(c.main, ctx)
         if repr(sorted(p.definition.fields.items())) not in listed
     ]
+    gen = _measured_apart(defs[0], gen)
     conv = [r for r in gen if r.role == CONVENTION]
     sens = [r for r in gen if r.role == SENSITIVITY]
     context = tuple(_run(d, ctx, CONTEXT) for d in c.context)
@@ -531,6 +532,30 @@ def _check_claim(c: Claim, ctx: Context, month: str) -> ClaimResult:
         j.why,
         j.miss,
     )
+
+
+def _spans(r: Row) -> tuple:
+    """What a row's numbers were measured on: each number's label with its window (the closes
+    actually used) or its as-of date."""
+    return tuple(
+        (v.label, str(v.window) if v.window is not None else v.as_of, v.value, v.reason)
+        for v in r.outcome.numbers
+    )
+
+
+def _measured_apart(main: Row, gen: list[Row]) -> list[Row]:
+    """Generated rows that measure something other than the main row and each other: a shift
+    onto a day the prices do not have lands on the same closes (the close on or before it), and
+    is then the same measurement, not a perturbation."""
+    seen = {_spans(main)}
+    out = []
+    for r in gen:
+        key = _spans(r)
+        if key and key in seen:
+            continue
+        seen.add(key)
+        out.append(r)
+    return out
 
 
 def check_file(path: str | Path, month: str, **kw) -> tuple[ClaimsFile, list[ClaimResult]]:
