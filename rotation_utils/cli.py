@@ -381,7 +381,8 @@ def _claims_metrics() -> int:
 
     print(f"{'name':48} {'unit':16} {'source':44} meaning")
     for m in CATALOG.values():
-        print(f"{m.pattern:48} {m.unit:16} {m.source:44} {m.meaning}")
+        stand_in = f" (a stand-in for {m.stands_in_for})" if m.stands_in_for else ""
+        print(f"{m.pattern:48} {m.unit:16} {m.source:44} {m.meaning}{stand_in}")
     return 0
 
 

@@ -212,3 +212,32 @@ def test_a_shift_onto_a_missing_close_is_the_same_measurement_and_is_dropped(tmp
     assert moved in [r.label for r in full.perturbations]
     assert moved not in [r.label for r in q.perturbations]
     assert len(q.perturbations) == len(full.perturbations) - 1
+
+
+def test_a_catalog_stand_in_makes_a_proxy_claim(tmp_path, no_mirror):
+    """pb_small_big (French NYSE size quintiles) is marked in the catalog as a stand-in for the
+    Russell 2000 / 1000: a claim on it is a proxy claim unless the file says proxy = false. Its
+    constructions (0.190x all portfolios, 0.420x without the HiBM corners, as of 2024-08)
+    bracket 0.3, so the claim is not checkable, with the stand-in's range."""
+    body = (
+        '[[claims]]\nid = "P"\ntext = "pb_small_big is 0.3"\nkind = "value"\n'
+        'metric = "pb_small_big"\nstated = 0.3\n'
+        '[[claims.variants]]\nlabel = "without the corners"\nmetric = "pb_small_big:ex_hibm"\n'
+    )
+    (p,) = _check(tmp_path, body).values()
+    assert p.claim.main.proxy and p.verdict == "not checkable"
+    assert (
+        "0.190x .. 0.420x across 2 constructions vs the stated 0.300x (inside that range)" in p.why
+    )
+    (q,) = _check(
+        tmp_path, body.replace("stated = 0.3\n", "stated = 0.3\nproxy = false\n")
+    ).values()
+    assert not q.claim.main.proxy and q.verdict == "contradicted"  # both outside ±5% of 0.3
+    # a claim naming the metric only in its text is not a proxy
+    (r,) = _check(
+        tmp_path,
+        body.replace('metric = "pb_small_big"\n', 'metric = "pe_forward:S&P 400"\n', 1).split(
+            "[[claims.variants]]"
+        )[0],
+    ).values()
+    assert not r.claim.main.proxy

@@ -400,7 +400,7 @@ def _claim(c: dict, cid: str, file: str, where: str, fact_ids: set[str] | None) 
     text = c.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ClaimsFileError(file, where, "text", "missing or empty")
-    proxy = _flag(c, "proxy", file, where)
+    proxy = _flag(c, "proxy", file, where, _stands_in(c))
     main = _definition(
         c,
         file,
@@ -451,6 +451,21 @@ def _claim(c: dict, cid: str, file: str, where: str, fact_ids: set[str] | None) 
     if not isinstance(note, str):
         raise ClaimsFileError(file, where, "note", "must be a string")
     return Claim(cid, _clean(text), main, variants, outcomes, _clean(note), context)
+
+
+def _stands_in(c: dict) -> bool:
+    """The claim's own fields name a catalog family that only stands in for another universe
+    (``MetricSpec.stands_in_for``); ``proxy = false`` in the file overrides it."""
+    from .metrics import CATALOG
+
+    prose = {"id", "text", "note", "label", "reason", "why"}
+    names = [v for k, v in c.items() if isinstance(v, str) and k not in prose]
+    return any(
+        re.search(rf"(?<![\w]){re.escape(f)}(?![\w])", n)
+        for f, spec in CATALOG.items()
+        if spec.stands_in_for
+        for n in names
+    )
 
 
 def _flag(d: dict, key: str, file: str, where: str, default: bool = False) -> bool:
