@@ -91,6 +91,17 @@ def _parser() -> argparse.ArgumentParser:
         help="report month YYYY-MM (default: the month of the newest daily price); nothing dated later is used",
     )
     chk.add_argument("--format", choices=("table", "json"), default="table")
+    drf = csub.add_parser(
+        "draft",
+        help="a draft claims file from an article's text (rules, no network, no model)",
+        description="Read an article's text and write a draft claims file: the [article] table from "
+        "what the text gives and one [[claims]] per sentence that states a checkable number or "
+        "comparison, with a guessed kind and metric, or a # TODO where the catalog has none.",
+    )
+    drf.add_argument("article", help="the article as a UTF-8 text file")
+    drf.add_argument("--out", help="write the draft here (default: stdout); never replaces a file")
+    drf.add_argument("--force", action="store_true", help="let --out replace an existing file")
+    drf.add_argument("--date", help="the article's date YYYY-MM-DD when the text does not give it")
     csub.add_parser(
         "metrics",
         help="the metric names a claims file may use",
@@ -161,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "claims":
         if args.claims_command == "metrics":
             return _claims_metrics()
+        if args.claims_command == "draft":
+            return _claims_draft(args.article, args.out, args.force, args.date)
         return _claims_check(args.file, args.month, args.format)
     return _report(args)
 
@@ -400,6 +413,17 @@ def _claims_check(file: str, month: str | None, fmt: str) -> int:
     # Everything is computed before anything is printed: a failure leaves no partial output.
     out = results_json(cf, results) if fmt == "json" else results_table(cf, results)
     sys.stdout.write(out + "\n")
+    return 0
+
+
+def _claims_draft(article: str, out: str | None, force: bool, date: str | None) -> int:
+    from .claims.draft import draft_text, write_draft
+
+    text = draft_text(article, date=date)  # everything is checked before anything is written
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        print(write_draft(text, out, force=force))
     return 0
 
 
