@@ -394,19 +394,21 @@ def _claims_metrics() -> int:
 
     print(f"{'name':48} {'unit':16} {'source':44} meaning")
     for m in CATALOG.values():
-        print(f"{m.pattern:48} {m.unit:16} {m.source:44} {m.meaning}")
+        stand_in = f" (a stand-in for {m.stands_in_for})" if m.stands_in_for else ""
+        print(f"{m.pattern:48} {m.unit:16} {m.source:44} {m.meaning}{stand_in}")
     return 0
 
 
 def _claims_check(file: str, month: str | None, fmt: str) -> int:
     from .claims import check_file, resolve_claims_file, results_json, results_table
     from .derived import load_table
-    from .months import parse_month
+    from .months import check_report_month
 
+    if month is not None:  # refused as `rotation report` refuses it, before any file is read
+        month = str(check_report_month(month))
     path = resolve_claims_file(file)
     if month is None:
         month = load_table("etf_close").index[-1].strftime("%Y-%m")
-    parse_month(month)
     cf, results = check_file(path, month)
     # Everything is computed before anything is printed: a failure leaves no partial output.
     out = results_json(cf, results) if fmt == "json" else results_table(cf, results)

@@ -10,6 +10,7 @@ the claim's text and a one-line evidence summary for the report's claims section
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,6 +226,7 @@ def record_claim(
     evidence: str,
     as_of: str,
     source: str,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
     """Display one claim verdict as figure ``claim_<claim_id>`` with the claim's text and evidence.
 
@@ -242,9 +244,14 @@ def record_claim(
         The report month or the date the evidence describes.
     source : str
         Sources and vintages of the evidence.
+    extra : mapping, optional
+        What the index needs besides (JSON values): the one-line why, ``fragile_under``, the
+        size of the error (``miss``), ``outcomes`` and the ``article``
+        (:func:`rotation_utils.claims.record_fields`).
     """
     fid = f"{CLAIM_PREFIX}{claim_id}"
     payload = figure_payload(fid, verdict, as_of=as_of, source=source)
+    payload.update(extra or {})
     payload["text"] = text
     payload["evidence"] = evidence
     _display(payload, f"{claim_id}: {verdict} - {evidence}")

@@ -13,7 +13,13 @@ import pandas as pd
 
 from .months import Month, MonthLike
 
-__all__ = ["nyse_holidays", "last_trading_day", "trading_days_between"]
+__all__ = [
+    "nyse_holidays",
+    "last_trading_day",
+    "trading_days_between",
+    "is_trading_day",
+    "shift_trading_days",
+]
 
 
 def _easter(year: int) -> dt.date:
@@ -87,3 +93,26 @@ def trading_days_between(last: pd.Timestamp, first: pd.Timestamp) -> list[pd.Tim
     days = pd.bdate_range(last + pd.Timedelta(days=1), first - pd.Timedelta(days=1))
     holidays = {h for y in set(days.year) for h in nyse_holidays(int(y))}
     return [d for d in days if d.date() not in holidays]
+
+
+def is_trading_day(day: dt.date) -> bool:
+    """A weekday that is not one of :func:`nyse_holidays`."""
+    return day.weekday() < 5 and day not in nyse_holidays(day.year)
+
+
+def shift_trading_days(day: dt.date | str, n: int) -> dt.date:
+    """The NYSE trading day ``n`` trading days after ``day`` (before it for ``n < 0``).
+
+    A ``day`` that is not a trading day stands for the last close on or before it (how a return
+    window reads its dates), so it is first moved back to that trading day: ``shift(2025-10-04,
+    1)`` (a Saturday) is 2025-10-06, the Monday after the Friday's close.
+    """
+    d = dt.date.fromisoformat(day) if isinstance(day, str) else day
+    while not is_trading_day(d):
+        d -= dt.timedelta(days=1)
+    step = 1 if n > 0 else -1
+    for _ in range(abs(n)):
+        d += dt.timedelta(days=step)
+        while not is_trading_day(d):
+            d += dt.timedelta(days=step)
+    return d

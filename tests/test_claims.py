@@ -86,7 +86,8 @@ def _seed(month, tables):
 
 
 def _rows(r):
-    return {x.label: x for x in r.robustness}
+    """Every row of a claim by label: definitions, generated perturbations and context."""
+    return {x.label: x for x in r.rows}
 
 
 #: The first sentence of each seed claim's evidence as of 2026-01 on data/: what the report index
@@ -96,11 +97,10 @@ SEED_FIRST_SENTENCES_2026_01 = {
     "lower, as claimed.",
     "C2": "S&P 600 forward P/E 16.19x (2026E EPS, prices 2026-01-29) vs S&P 500 22.46x: "
     "a 27.9% discount, 7.9 pp above the stated 20.0%, outside the ±2.0 pp tolerance.",
-    "C3": "Small/big P/B ratio 0.176x in 2024-07, the lowest of the last 12 months of data, is the "
-    "lowest since 1944-06 (0.170x then): no lower value from 2000-03 on, as claimed.",
-    "C4": "Small/big P/B ratio 0.190x (French size quintiles, value-weighted, as of 2024-08) vs the "
-    "stated Russell 2000 / Russell 1000 P/B 0.379x (2.03x / 5.35x, price-to-book (definition not "
-    "stated)): 49.8% lower, outside the ±5% tolerance.",
+    "C3": "Not checkable: only a stand-in is public, and its constructions disagree (small/big P/B "
+    "ratio 0.176x .. 0.413x across 4 constructions).",
+    "C4": "Not checkable: only a stand-in is public, and its constructions disagree (small/big P/B "
+    "ratio 0.176x .. 0.420x across 4 constructions vs the stated 0.379x (inside that range)).",
     "C5": "S&P 600 forecast EPS growth 44.5% (96.39 / 66.72) vs S&P 500 16.9% (310.24 / 265.41), "
     "both 2026E / 2025E operating EPS, as of 2026-01-30: higher, as claimed.",
     "C6": "S&P 500 Financials forward P/E 15.89x (2026E EPS, price 2026-01-29) vs the stated "
@@ -124,12 +124,13 @@ def test_seed_evidence_reads_as_prose_first_sentence_first(tables):
     assert {k: one_line(r.evidence)[0] for k, r in v.items()} == SEED_FIRST_SENTENCES_2026_01
     ids = ("pe_forward:", "pe_last_year:", "eps_growth", "pb_small_big", "return:", "fred", "fact:")
     for r in v.values():
-        prose = [r.evidence, *(x.outcome.summary for x in (*r.robustness, *r.outcomes))]
+        prose = [r.evidence, r.why, *(x.outcome.summary for x in (*r.rows, *r.outcomes))]
         assert not [p for p in prose if any(i in p for i in ids)], r.id
-    # the headline says how the flipping definition differs, with its numbers
-    assert v["C1"].evidence.endswith(
-        'Supported on the main definition, but contradicted on "cited Russell 2000 trailing P/E '
-        'incl. loss-makers (Aug 2025)": Russell 2000 33.65x vs S&P 500 25.25x: higher, not lower.'
+    # context rows are shown with their numbers and never flip: C1 is supported although the
+    # Russell 2000's trailing P/E including loss-makers (another measure) is higher
+    assert v["C1"].verdict == "supported" and v["C1"].evidence.endswith(
+        '"cited Russell 2000 trailing P/E incl. loss-makers (Aug 2025, another measure)": '
+        "contradicted, Russell 2000 33.65x vs S&P 500 25.25x: higher, not lower."
     )
     # metric ids stay in the machine-readable numbers
     assert [n["metric"] for n in v["C1"].to_dict()["numbers"]] == [
@@ -142,14 +143,14 @@ def test_seed_verdicts_for_the_article_month(tables):
     v = _seed("2026-01", tables)
     assert list(v) == [f"C{i}" for i in range(1, 10)]
     assert {k: r.verdict for k, r in v.items()} == {
-        "C1": "partly supported",
+        "C1": "supported",
         "C2": "contradicted",
-        "C3": "partly supported",
-        "C4": "partly supported",
-        "C5": "partly supported",
+        "C3": "not checkable",
+        "C4": "not checkable",
+        "C5": "supported",
         "C6": "partly supported",
         "C7": "not checkable",
-        "C8": "contradicted",
+        "C8": "partly supported",
         "C9": "not checkable",
     }
     assert all(r.verdict in VERDICTS for r in v.values())
@@ -160,25 +161,45 @@ def test_seed_verdicts_for_the_article_month(tables):
 
     # C1: forward P/E 16.19 < 22.46 on the sheet's 2026E at its one price date (SECTOR EPS sheet,
     # close of 2026-01-29: 1560.46 / 96.39 and 6969.01 / 310.24, as notebook 01 records them);
-    # flipped only by the Russell 2000's trailing P/E including loss-makers (33.65 vs 25.25).
+    # every forward definition agrees: the sheet's year-end price (generated), COMTEX's Russell
+    # 2000 < 16 vs S&P 500 > 22. Last year's EPS and the trailing P/E are context.
     c1 = _rows(v["C1"])
     main = v["C1"].robustness[0].outcome.numbers
     assert [x.value for x in main] == [pe("S&P 600"), pe("S&P 500")]
     assert [x.value for x in main] == pytest.approx([1560.46 / 96.39, 6969.01 / 310.24])
     assert main[0].as_of == "2026-01-29" and "2026E" in main[0].basis
-    ly = c1["P/E on last year's EPS"].outcome.numbers
+    ye = c1["P/E at the year-end price 2025-12-31"]
+    assert ye.role == "convention" and ye.verdict == "supported"
+    # the sheet's 2025 P/E is on the year-end price: 15.23x vs 22.06x
+    assert [x.value for x in ye.outcome.numbers] == pytest.approx(
+        [op.loc[(i, "All", 2025), "pe"] * eps(i, y=2025) / eps(i) for i in ("S&P 600", "S&P 500")]
+    )
+    assert [round(x.value, 2) for x in ye.outcome.numbers] == [15.23, 22.06]
+    assert c1["cited Russell 2000 forward P/E (COMTEX, Sep 2025)"].verdict == "supported"
+    ly = c1["P/E on last year's EPS (another measure)"].outcome.numbers
+    assert c1["P/E on last year's EPS (another measure)"].role == "context"
     assert ly[0].value == pytest.approx(1560.46 / 66.72)  # same price, 2025 EPS: 23.39x
     assert ly[1].value == pytest.approx(6969.01 / 265.41)  # 26.26x
     # labelled as notebook 01 labels it: the sheet marks 2025 EPS as partly estimated (Q4)
     assert ly[1].basis == "2025E EPS (last year), price 2026-01-29"
-    assert v["C1"].flipped_by == ("cited Russell 2000 trailing P/E incl. loss-makers (Aug 2025)",)
+    assert v["C1"].flipped_by == () and [r.label for r in v["C1"].robustness] == [
+        "forward P/E, S&P 600 vs S&P 500, sheet price date",
+        "cited Russell 2000 forward P/E (COMTEX, Sep 2025)",
+    ]
+    trailing = c1["cited Russell 2000 trailing P/E incl. loss-makers (Aug 2025, another measure)"]
+    assert trailing.role == "context" and trailing.verdict == "contradicted"
+    assert [x.value for x in trailing.outcome.numbers] == [33.65, 25.25]
     # C2: 1 - 16.19/22.46 = 27.93%; the article's own 1 - 16.7/23.1 = 27.7%; none is 20% +- 2 pp
     c2 = v["C2"].robustness
     assert c2[0].outcome.numbers[2].value == pytest.approx(
         1 - (1560.46 / 96.39) / (6969.01 / 310.24)
     )
     assert c2[1].outcome.numbers[2].value == pytest.approx(1 - 16.7 / 23.1)
-    assert all(r.verdict == "contradicted" for r in c2)
+    assert all(r.verdict == "contradicted" for r in (*c2, *v["C2"].perturbations))
+    # the ±2 pp tolerance is narrower than the discount's own spread over the sheet's two price
+    # dates (27.9% at 2026-01-29, 1 - 15.23/22.06 = 31.0% at the year-end): said, not used to flip
+    assert "narrower than S&P 600 vs S&P 500 forward P/E discount's own spread" in v["C2"].evidence
+    assert "(27.9% .. 31.0%, 3.0 pp)" in v["C2"].evidence
     # C3: the 2024-07 low of the small/big P/B is the lowest since 1944-06 with every portfolio,
     # but only since 2002-06 (monthly) / 2000-07 (July) without the two HiBM corners.
     c3 = _rows(v["C3"])
@@ -189,27 +210,37 @@ def test_seed_verdicts_for_the_article_month(tables):
     )
     assert "since 2002-06" in c3["without the SMALL HiBM and BIG HiBM corners"].outcome.evidence
     assert "since 2000-07" in c3["without the corners, July samples only"].outcome.evidence
+    # the stand-in's constructions disagree, so C3 is not checkable; they name what disagrees
     assert set(v["C3"].flipped_by) == {
         "without the SMALL HiBM and BIG HiBM corners",
         "without the corners, July samples only",
     }
-    # C4: the level (0.190 vs 2.03/5.35 = 0.379) is about half; only the direction agrees
+    assert v["C3"].claim.main.proxy and v["C3"].verdict == "not checkable"
+    # C4: the stand-in's constructions (0.176x July, 0.190x all, 0.413x / 0.420x without the
+    # corners) bracket the stated 2.03/5.35 = 0.379: not checkable; the direction is context
     c4 = v["C4"].robustness[0].outcome.numbers
     assert c4[0].value == pytest.approx(bm.loc["2024-08", "ME5"] / bm.loc["2024-08", "ME1"])
     assert c4[1].value == pytest.approx(2.03 / 5.35)
-    assert v["C4"].flipped_by == ("direction only: small caps cheaper on P/B",)
+    assert all(r.verdict == "contradicted" for r in v["C4"].robustness)
+    assert "0.176x .. 0.420x across 4 constructions vs the stated 0.379x" in v["C4"].why
+    (direction,) = v["C4"].context
+    assert direction.verdict == "supported"
     # C5: 2026E growth 96.39/66.72 - 1 = 44.5% vs 310.24/265.41 - 1 = 16.9%; the 5-year projection
     # reverses it (13.0% vs 17.3%)
     c5 = v["C5"].robustness[0].outcome.numbers
     assert c5[0].value == pytest.approx(eps("S&P 600") / eps("S&P 600", y=2025) - 1)
     assert c5[1].value == pytest.approx(eps("S&P 500") / eps("S&P 500", y=2025) - 1)
-    assert v["C5"].flipped_by == ("5-year projected EPS growth",)
+    assert v["C5"].verdict == "supported" and v["C5"].flipped_by == ()
+    c5r = _rows(v["C5"])
+    five = c5r["5-year projected EPS growth (another horizon)"]
+    assert five.role == "context" and five.verdict == "contradicted"
+    assert c5r["S&P 400 (mid caps) vs S&P 500 (another universe)"].role == "context"
     # C6: 890.32 / 56.04 = 15.89 is 3.7% under 16.5 (within 5%, not 3%); at the sheet's year-end price
     # 17.61 x 51.78 / 56.04 = 16.27; XLF has no January 2026 closes for the article's date.
     c6 = _rows(v["C6"])
     fin = c6["S&P 500 Financials, forward P/E, sheet price date, ±5%"].outcome.numbers[0]
     assert fin.value == pe("S&P 500", "Financials") == pytest.approx(890.32 / 56.04)
-    dec = c6["at the sheet's 2025-12-31 price"].outcome.numbers[0]
+    dec = c6["P/E at the year-end price 2025-12-31"].outcome.numbers[0]
     assert dec.value == pytest.approx(
         op.loc[("S&P 500", "Financials", 2025), "pe"]  # the sheet's 2025 P/E: year-end price
         * eps("S&P 500", "Financials", 2025)
@@ -217,25 +248,59 @@ def test_seed_verdicts_for_the_article_month(tables):
     )
     art = c6["at the article's date (2026-01-13)"]
     assert art.verdict == "not checkable" and "XLF" in art.outcome.evidence
-    assert set(v["C6"].flipped_by) == {
-        "tolerance ±3% (about the 0.5x used before)",
-        "S&P 600 Financials (small caps)",
-    }
+    # which index the article means flips it (S&P 600 Financials 10.43x); the ±3% tolerance is
+    # a stronger claim (context)
+    assert v["C6"].flipped_by == ("S&P 600 Financials (small caps)",)
+    assert c6["S&P 600 Financials (small caps)"].outcome.numbers[0].value == pytest.approx(
+        pe("S&P 600", "Financials")
+    )
+    assert c6["tolerance ±3% (a stronger claim)"].role == "context"
+    assert c6["tolerance ±3% (a stronger claim)"].verdict == "contradicted"
     # C8: Q4 2025 total returns from the 2025-09-30 to the 2025-12-31 close
     close = tables["etf_close"]
-    q4 = {n.name.split(":")[1]: n.value for n in v["C8"].robustness[1].outcome.numbers}
+    c8 = _rows(v["C8"])
+    q4 = {
+        n.name.split(":")[1]: n.value
+        for n in c8["vs SPY and XLK (a stronger claim)"].outcome.numbers
+    }
     for t in ("XLF", "XLI", "XLU", "XLK", "SPY"):
         assert q4[t] == pytest.approx(close.loc["2025-12-31", t] / close.loc["2025-09-30", t] - 1)
-    assert all(r.verdict == "contradicted" for r in v["C8"].robustness)
+    r8 = lambda t, a, b: close.loc[b, t] / close.loc[a, t] - 1  # noqa: E731
+    # measured from the first close of the quarter (2025-10-01), XLF beats XLK: a convention flips
+    oct1 = c8["window starts 2025-10-01 (1 trading day later)"]
+    got = {n.name.split(":")[1]: n.value for n in oct1.outcome.numbers}
+    assert got["XLF"] == pytest.approx(r8("XLF", "2025-10-01", "2025-12-31"))
+    assert got["XLK"] == pytest.approx(r8("XLK", "2025-10-01", "2025-12-31"))
+    assert got["XLF"] > got["XLK"] and oct1.role == "convention"
+    assert v["C8"].flipped_by == ("window starts 2025-10-01 (1 trading day later)",)
+    assert "flips when the window starts 2025-10-01 (1 trading day later)" in v["C8"].why
+    # October, November and December alone are sensitivity rows (from each month's last close)
+    nov = c8["November 2025 alone (2025-10-31 to 2025-11-28)"]
+    assert nov.role == "sensitivity" and nov.verdict == "supported"
+    got = {n.name.split(":")[1]: n.value for n in nov.outcome.numbers}
+    assert got["XLK"] == pytest.approx(r8("XLK", "2025-10-31", "2025-11-28"))
+    assert {r.label for r in v["C8"].perturbations} >= {
+        "window starts 2025-09-29 (1 trading day earlier)",
+        "window ends 2025-12-30 (1 trading day earlier)",
+        "window starts 2025-10-07 (5 trading days later)",
+        "window starts 2025-09-23 (5 trading days earlier)",
+        "October 2025 alone (2025-09-30 to 2025-10-31)",
+        "December 2025 alone (2025-11-28 to 2025-12-31)",
+    }
     # C9: XLF set 6 52-week closing highs in Q4 2025 (context); the 10y-2y rose 0.09 pp, which the
     # project's regime rule (0.25 pp over 3 months) calls stable.
     c9 = _rows(v["C9"])
     assert "XLF set 6 52-week closing highs" in v["C9"].evidence
     fred = tables["fred_monthly"]["T10Y2Y"]
-    up = c9["curve steepened: 10y-2y up from 2025-09 to 2025-12"].outcome.numbers[0]
+    up = c9["curve steepened: 10y-2y up from 2025-09 to 2025-12 (a part of the claim)"]
+    assert up.role == "context"
+    up = up.outcome.numbers[0]
     assert up.value == pytest.approx(fred["2025-12"] - fred["2025-09"])
     assert (
-        c9["curve steepened by the regime rule (>= 0.25 pp in 3 months)"].verdict == "contradicted"
+        c9[
+            "curve steepened by the regime rule, >= 0.25 pp in 3 months (a part of the claim)"
+        ].verdict
+        == "contradicted"
     )
 
 
@@ -285,7 +350,8 @@ def test_seed_verdicts_before_the_data_exists_say_so(tables):
             for o in r.outcomes:
                 for n in o.outcome.numbers:
                     assert not n.available or n.as_of[:7] <= "2025-06", (cid, n.name, n.as_of)
-    assert v["C3"].verdict == "partly supported"  # French data to 2024-08 exist in 2025-06
+    # French data to 2024-08 exist in 2025-06; the stand-in's constructions still disagree
+    assert v["C3"].verdict == "not checkable" and v["C3"].flipped_by
     # before the bubble the claim compares with, C3 cannot be judged
     early = _seed("1990-01", tables)
     assert early["C3"].verdict == "not checkable" and "before 2000-03" in early["C3"].evidence

@@ -12,6 +12,7 @@ import pytest
 
 from rotation_utils.cli import main
 from rotation_utils.derived import load_table
+from tests.claims_files import ARTICLE
 
 HERE = Path(__file__).resolve().parent
 SECOND = HERE / "claims" / "mid-caps-2026-02-01.toml"
@@ -65,6 +66,30 @@ def test_second_article_end_to_end(embedded, capsys):
         "return:IWM:2024-12-31:2025-12-31": pytest.approx(r("IWM")),
     }
     assert got["M4"]["verdict"] == ("supported" if r("SPY") > r("IWM") else "contradicted")
+    # M4's months measured alone (sensitivity): IWM beat SPY in June, August and November 2025
+    # (each from the month before's last close): the verdict stands, marked fragile
+    rm = lambda t, a, b: c.loc[b, t] / c.loc[a, t] - 1  # noqa: E731
+    ends = "2024-12-31 2025-01-31 2025-02-28 2025-03-31 2025-04-30 2025-05-30 2025-06-30 "
+    ends += "2025-07-31 2025-08-29 2025-09-30 2025-10-31 2025-11-28 2025-12-31"  # last closes
+    months = list(zip(ends.split()[:-1], ends.split()[1:], strict=True))
+    reversing = [b[:7] for a, b in months if rm("IWM", a, b) > rm("SPY", a, b)]
+    assert reversing == ["2025-06", "2025-08", "2025-11"]
+    fragile = got["M4"]["fragile_under"]
+    assert [f["perturbation"] for f in fragile] == [
+        "June 2025 alone (2025-05-30 to 2025-06-30)",
+        "August 2025 alone (2025-07-31 to 2025-08-29)",
+        "November 2025 alone (2025-10-31 to 2025-11-28)",
+    ]
+    assert all(f["verdict"] == "contradicted" for f in fragile)
+    assert "fragile: reverses in June 2025 alone" in got["M4"]["why"]
+    assert {p["role"] for p in got["M4"]["perturbations"]} == {"convention", "sensitivity"}
+    # M1: the P/E on last year's EPS is context (3471.51 / 163.04 = 21.29x, 25% over 17)
+    (ctx,) = got["M1"]["context"]
+    assert ctx["role"] == "context" and ctx["verdict"] == "contradicted"
+    assert ctx["numbers"][0]["value"] == pytest.approx(3471.51 / 163.04)
+    assert (
+        got["M1"]["verdict"] == "supported" and got["M1"]["robustness"][0]["role"] == "definition"
+    )
     # M5: the highest 10y-2y of the last 12 months, and the last month before it as high
     s = embedded["fred_monthly"]["T10Y2Y"].dropna().loc[:"2026-01"]
     at = s.iloc[-12:].idxmax()
@@ -86,7 +111,13 @@ def test_second_article_end_to_end(embedded, capsys):
             "numbers",
             "sources",
             "robustness",
+            "perturbations",
+            "context",
+            "why",
+            "flipped_by",
+            "fragile_under",
         }
+        assert c["why"] and all(r["role"] == "definition" for r in c["robustness"])
         assert c["verdict"] == "not checkable" or c["sources"]
 
 
@@ -94,8 +125,11 @@ def test_second_article_table_format(no_mirror, capsys):
     assert main(["claims", "check", str(SECOND), "--month", "2026-01"]) == 0
     out = capsys.readouterr().out
     assert "Mid caps are the sweet spot (test article)" in out
-    assert re.search(r"M3\s+PARTLY SUPPORTED", out) and "robustness:" in out
-    assert "P/E on last year's EPS  contradicted" in out
+    assert re.search(r"M3\s+PARTLY SUPPORTED", out) and "definitions (may flip the verdict):" in out
+    assert re.search(r"P/E on last year's EPS\s+contradicted", out)
+    # M4 is supported but reversed by single months of 2025 (sensitivity): marked fragile
+    assert re.search(r"M4\s+SUPPORTED, FRAGILE", out)
+    assert "sensitivity, generated (never flips; a reversal marks the verdict fragile):" in out
 
 
 def test_a_file_in_data_claims_is_found_by_name(no_mirror, capsys):
@@ -119,14 +153,9 @@ def test_metrics_lists_the_catalog(capsys):
         assert name in out
 
 
-GOOD = """
-[article]
-id = "t"
-title = "T"
-publisher = "P"
-date = 2026-01-13
-url = "https://example.org"
-
+GOOD = (
+    ARTICLE
+    + """
 [[claims]]
 id = "A1"
 text = "x"
@@ -143,6 +172,7 @@ winners = ["IWM"]
 losers = ["SPY"]
 start = 2025-01-02
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -242,7 +272,11 @@ def test_notebook_05_renders_any_claims_file(tmp_path, no_mirror, monkeypatch):
     )
     assert "Mid caps are the sweet spot (test article)" in shown
     assert "Robustness of M3" in shown and "<td>contradicted</td>" in shown  # the table's 2nd row
-    assert "Robustness of M1" not in shown  # a claim without variants has no table
+    assert "Robustness of M1" in shown  # its generated price-date convention makes a table
+    assert "<td>convention</td>" in shown and "<td>sensitivity</td>" in shown  # M4's windows
+    assert "Robustness of M2" not in shown  # one definition, nothing generated: no table
+    assert m3["why"].startswith("Supported on the main definition") and m3["miss"]["size"] > 0
+    assert recs["claim_M4"]["fragile_under"][0]["perturbation"].startswith("June 2025 alone")
 
 
 def test_a_relative_tolerance_needs_a_nonzero_stated_value(tmp_path, capsys, no_mirror):

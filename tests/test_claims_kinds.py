@@ -343,16 +343,18 @@ def test_check_names_at_highs_with_the_curve():
     f = pd.period_range("2025-08", "2025-12", freq="M")
     fred = _prov(pd.DataFrame({"T10Y2Y": [0.6, 0.5, 0.5, 0.5, 0.7]}, index=f), "fred")
     tables = {"etf_close": close, "fred_monthly": fred}
-    w = {"start": "2025-10-01", "end": "2025-11-20", "proxy": "UP"}
+    w = {"start": "2025-10-01", "end": "2025-11-20", "proxy_etf": "UP"}
     days = len(idx[(idx >= "2025-10-01") & (idx <= "2025-11-20")])
     out = _check("2025-12", tables, names=("UP",), **w)
     # highs on every day of the window, but the curve is flat from 2025-09 to 2025-11 (0.5 -> 0.5)
     assert out.verdict == "contradicted" and out.numbers[0].value == days
     assert "+0.00 pp" in out.evidence and "flattened or flat" in out.evidence
-    out = _check("2025-12", tables, names=("UP",), start="2025-10-01", end="2025-12-31", proxy="UP")
+    out = _check(
+        "2025-12", tables, names=("UP",), start="2025-10-01", end="2025-12-31", proxy_etf="UP"
+    )
     assert out.verdict == "supported" and "+0.20 pp" in out.evidence  # 0.5 (Sep) -> 0.7 (Dec)
     out = _check(
-        "2025-12", tables, names=("JPM",), start="2025-10-01", end="2025-12-31", proxy="UP"
+        "2025-12", tables, names=("JPM",), start="2025-10-01", end="2025-12-31", proxy_etf="UP"
     )
     assert out.verdict == "not checkable" and out.evidence.startswith(
         "No prices for JPM in the public data: the names cannot be checked. Context only: UP set 66 "

@@ -5,7 +5,9 @@
   :class:`Value`.
 - :mod:`.kinds`: one function per claim kind (:data:`KINDS`).
 - :mod:`.checks`: registered checks for claims that need more than a kind (:data:`CHECKS`).
-- :mod:`.evaluate`: verdicts with robustness tables (:func:`check_file`, :func:`check_claims`).
+- :mod:`.perturb`: the perturbations the checker generates (window shifts, months, price dates).
+- :mod:`.evaluate`: verdicts from definitions, perturbations and context (:func:`check_file`,
+  :func:`check_claims`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .evaluate import (
     check_file,
     claim_markdown,
     record_evidence,
+    record_fields,
     results_json,
     results_table,
     robustness_frame,
@@ -44,6 +47,7 @@ __all__ = [
     "check_file",
     "claim_markdown",
     "record_evidence",
+    "record_fields",
     "robustness_frame",
     "verdict_frame",
     "load_claims",

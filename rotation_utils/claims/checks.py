@@ -74,7 +74,7 @@ def _names_at_highs_as_curve_steepened(f: Mapping[str, Any], ctx: Context) -> Ou
     m1 = pd.Period(end, "M").strftime("%Y-%m")
     curve = evaluate(ctx, f"fred_change:{f['curve']}:{m0}:{m1}")
     names = {t: _highs(ctx, t, start, end) for t in f["names"]}
-    proxy = _highs(ctx, f["proxy"], start, end)
+    proxy = _highs(ctx, f["proxy_etf"], start, end)
     title = metric_label(f"fred:{f['curve']}")[1]
     steep = (
         f"the {title} moved {curve.shown()} from {m0} to {m1} (monthly means): "
@@ -83,7 +83,7 @@ def _names_at_highs_as_curve_steepened(f: Mapping[str, Any], ctx: Context) -> Ou
         else f"{curve.label}: {curve.reason}"
     )
     context = (
-        f"{f['proxy']} set {format_number(proxy.value, 'count')} 52-week closing highs {start} .. {end}"
+        f"{f['proxy_etf']} set {format_number(proxy.value, 'count')} 52-week closing highs {start} .. {end}"
         if proxy.available
         else f"{proxy.label}: {proxy.reason}"
     )
@@ -117,7 +117,7 @@ CHECKS: dict[str, Kind] = {
             "names_at_52w_highs_as_curve_steepened",
             {
                 "names": Field("tickers"),
-                "proxy": Field("ticker"),
+                "proxy_etf": Field("ticker"),
                 "start": Field("date"),
                 "end": Field("date"),
                 "curve": Field("text", False, "T10Y2Y"),

@@ -68,6 +68,9 @@ class Outcome:
     evidence: str
     numbers: tuple[Value, ...] = ()
     summary: str = ""  # the key numbers in a few words, for a robustness table row
+    #: How far the numbers are from the claim, relative (0.395: 39.5% off); None when the kind
+    #: has no such measure (a return race, an extreme) or nothing was computed.
+    miss: float | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -215,6 +218,7 @@ def _value(f: Mapping[str, Any], ctx: Context) -> Outcome:
         + (", as claimed" if ok else ""),
         (v,) if numbered else (v, st),
         f"{v.shown()} vs stated {format_number(stated, v.unit)}: {gap}, {band}",
+        abs(off),
     )
 
 
@@ -234,6 +238,7 @@ def _compare(f: Mapping[str, Any], ctx: Context) -> Outcome:
         f"{_cap(_pair(left, right))}: {said}",
         (left, right),
         f"{_pair(left, right, bases=False)}: {found}" + ("" if holds else f", not {claimed}"),
+        0.0 if holds else abs(left.value - right.value) / abs(right.value) if right.value else None,
     )
 
 
@@ -271,6 +276,7 @@ def _discount(f: Mapping[str, Any], ctx: Context) -> Outcome:
         f"{_cap(_pair(small, large))}: {size}, {gap}, {band}" + (", as claimed" if ok else ""),
         (small, large, disc),
         f"{_pair(small, large, bases=False)}: {size}, {gap} (±{tol * 100:.1f} pp)",
+        abs(diff) / abs(stated) if stated else abs(diff),
     )
 
 

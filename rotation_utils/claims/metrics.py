@@ -142,6 +142,9 @@ class MetricSpec:
     check_args: Callable[[tuple[str, ...], str], None]
     compute: Callable[[Context, MetricRef], Value]
     series: Callable[[Context, MetricRef], tuple[pd.Series, str]] | None = None
+    #: What the family only stands in for ("" when it measures what it names): a claim whose
+    #: main definition uses it is a proxy claim (see the claims README, "Stand-ins").
+    stands_in_for: str = ""
 
 
 # --- argument checks ------------------------------------------------------------------------
@@ -591,6 +594,7 @@ CATALOG: dict[str, MetricSpec] = {
             _args_no_at(_check_pb),
             _pb_value,
             _pb_series,
+            stands_in_for="Russell 2000 / Russell 1000 valuations (NYSE size quintiles are no index)",
         ),
         MetricSpec(
             "return",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,10 @@ __all__ = [
     "as_of_month",
     "staleness",
     "one_line",
+    "RATING_SCALE",
+    "report_publisher",
+    "conclusion",
+    "claim_reviews",
     "index_view",
     "render_index",
 ]
@@ -113,6 +119,7 @@ class ClaimRow:
     notebook: str
     previous_verdict: str = ""
     evidence_more: str = ""
+    fragile: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,10 @@ class IndexView:
     notes: list[str]
     previous_month: str | None
     period: str = ""
+    #: The opening paragraph: verdict counts, the largest errors, what happened after the article.
+    conclusion: str = ""
+    #: schema.org ClaimReview objects (one per claim) as JSON, escaped for a <script> element.
+    claim_reviews_json: str = ""
 
 
 def _spec(fid: str, unit: str) -> FigureSpec:
@@ -198,9 +209,11 @@ def one_line(text: str) -> tuple[str, str]:
     return parts[0], parts[1] if len(parts) > 1 else ""
 
 
-def index_view(summary: dict, previous: dict | None) -> IndexView:
+def index_view(summary: dict, previous: dict | None, *, publisher: str | None = None) -> IndexView:
     """Rows of the index: headline figures (registry order, labels with units and basis, stale
-    marks, change since the previous month's report) and claims, with each source numbered once."""
+    marks, change since the previous month's report) and claims, with each source numbered once;
+    the opening conclusion and the ClaimReview JSON-LD (author ``publisher``, default
+    :func:`report_publisher`)."""
     notes: list[str] = []
 
     def refs(source: str) -> tuple[int, ...]:
@@ -222,6 +235,9 @@ def index_view(summary: dict, previous: dict | None) -> IndexView:
         if spec.unit == "verdict":
             pv = prev.get("value")
             head, more = one_line(f.get("evidence", ""))
+            why = f.get("why", "")
+            if why:  # the why is the one line; the evidence after it folds away
+                head, more = why, f.get("evidence", "").removeprefix(why).strip()
             claims.append(
                 ClaimRow(
                     id=fid.removeprefix(CLAIM_PREFIX),
@@ -232,6 +248,7 @@ def index_view(summary: dict, previous: dict | None) -> IndexView:
                     notebook=f["notebook"],
                     previous_verdict=pv if isinstance(pv, str) and pv != f["value"] else "",
                     evidence_more=more,
+                    fragile=bool(f.get("fragile_under")),
                 )
             )
             continue
@@ -258,7 +275,143 @@ def index_view(summary: dict, previous: dict | None) -> IndexView:
     previous_month = str(parse_month(month) - 1) if previous else None
     prices = summary.get("prices")
     period = PriceCoverage(**prices).label if prices else ""
-    return IndexView(figures, claims, notes, previous_month, period)
+    recorded = {
+        fid.removeprefix(CLAIM_PREFIX): f
+        for fid, f in items
+        if _spec(fid, f.get("unit", "")).unit == "verdict"
+    }
+    reviews = claim_reviews(recorded, publisher or report_publisher(), month)
+    return IndexView(
+        figures,
+        claims,
+        notes,
+        previous_month,
+        period,
+        conclusion(recorded),
+        _script_json(reviews) if reviews else "",
+    )
+
+
+# --------------------------------------------------------------------------- conclusion
+
+#: The order verdicts are counted in, as a reader asks: what holds, what does not, what is mixed.
+_COUNT_ORDER = ("supported", "contradicted", "partly supported", "not checkable")
+
+
+def conclusion(claims: dict[str, dict]) -> str:
+    """The index's opening paragraph, built from the recorded claims: the count of each verdict,
+    the one or two claims that matter most by the size of their error (each with its numbers and
+    date), which verdicts are fragile, and what happened after the article (the claims'
+    outcomes, each with its numbers and window). "" when the report checked no claims."""
+    if not claims:
+        return ""
+    verdicts = [str(c.get("value")) for c in claims.values()]
+    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in _COUNT_ORDER)
+    out = [f"Of {len(claims)} claims, {counts}."]
+    missed = sorted(
+        ((cid, c) for cid, c in claims.items() if (c.get("miss") or {}).get("size")),
+        key=lambda kv: -kv[1]["miss"]["size"],
+    )[:2]
+    if missed:
+        said = "; ".join(
+            f"{cid} (\u201c{c.get('text', '')}\u201d, {c['value']}): "
+            + (
+                f"on \u201c{c['miss']['definition']}\u201d, "
+                if c["value"] != "contradicted"
+                else ""
+            )
+            + f"{c['miss']['summary']}, off by {c['miss']['size']:.0%} of the stated value"
+            + (f" (as of {c['miss']['as_of']})" if c["miss"].get("as_of") else "")
+            for cid, c in missed
+        )
+        word = "claim that matters most" if len(missed) == 1 else "claims that matter most"
+        out.append(f"The {word} by the size of the error: {said}.")
+    fragile = [cid for cid, c in claims.items() if c.get("fragile_under")]
+    if fragile:
+        first = claims[fragile[0]]["fragile_under"][0]
+        out.append(
+            f"Fragile: {', '.join(fragile)} ({fragile[0]} reverses on "
+            f"{first['perturbation']}: {first['summary']})."
+        )
+    after = [
+        f"{cid}, {o['label']}: {o['verdict']}, {o['summary']}"
+        + (f" (as of {o['as_of']})" if o.get("as_of") and o["as_of"] not in o["summary"] else "")
+        for cid, c in claims.items()
+        for o in c.get("outcomes", [])
+    ]
+    if after:
+        out.append(f"After the article: {'; '.join(after)}.")
+    return " ".join(out)
+
+
+# --------------------------------------------------------------------------- ClaimReview
+
+#: The stated 1-4 scale of the ClaimReview rating (``reviewRating.ratingValue``).
+RATING_SCALE = {"not checkable": 1, "contradicted": 2, "partly supported": 3, "supported": 4}
+DEFAULT_PUBLISHER = "rotation (small vs large caps monthly report)"
+
+
+def report_publisher() -> str:
+    """Who publishes the report (the ClaimReview author): ``ROTATION_PUBLISHER``, else
+    :data:`DEFAULT_PUBLISHER`."""
+    return os.environ.get("ROTATION_PUBLISHER", "").strip() or DEFAULT_PUBLISHER
+
+
+def claim_reviews(claims: dict[str, dict], publisher: str, month: str) -> list[dict]:
+    """One schema.org ``ClaimReview`` per recorded claim: the claim text, the article it appeared
+    in (url, date, title, publisher), the verdict as ``alternateName`` of a rating on
+    :data:`RATING_SCALE` (1 not checkable, 2 contradicted, 3 partly supported, 4 supported),
+    the why as its explanation, and the report's publisher as author."""
+    out = []
+    for cid, c in claims.items():
+        verdict = str(c.get("value"))
+        art = c.get("article") or {}
+        review: dict[str, Any] = {
+            "@context": "https://schema.org",
+            "@type": "ClaimReview",
+            "identifier": cid,
+            "claimReviewed": c.get("text", ""),
+            "author": {"@type": "Organization", "name": publisher},
+            "reviewRating": {
+                "@type": "Rating",
+                "ratingValue": RATING_SCALE.get(verdict, 1),
+                "bestRating": 4,
+                "worstRating": 1,
+                "alternateName": verdict,
+                "ratingExplanation": c.get("why") or c.get("evidence", ""),
+            },
+            "datePublished": str(parse_month(month).end_time.date()),
+            "url": f"#claim-{cid}",
+        }
+        if art:
+            review["itemReviewed"] = {
+                "@type": "Claim",
+                "datePublished": art.get("date", ""),
+                "author": {"@type": "Organization", "name": art.get("publisher", "")},
+                "appearance": {
+                    "@type": "Article",
+                    "headline": art.get("title", ""),
+                    "url": art.get("url", ""),
+                    "datePublished": art.get("date", ""),
+                },
+            }
+        out.append(review)
+    return out
+
+
+def _script_json(obj: Any) -> str:
+    """JSON safe inside a ``<script>`` element: ``<``, ``>`` and ``&`` (and the two JavaScript
+    line separators) as ``\\u`` escapes, so no text can close the element or open a comment."""
+    text = json.dumps(obj, ensure_ascii=False, indent=1)
+    for ch, esc in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(ch, esc)
+    return text
 
 
 def render_index(summary: dict, view: IndexView, path: Path) -> None:
