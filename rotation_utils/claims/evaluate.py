@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..escaping import escape_markdown as md
 from ..months import parse_month
 from ..units import format_value as format_number
 from .checks import CHECKS
@@ -655,19 +656,24 @@ def verdict_frame(results: list[ClaimResult]) -> pd.DataFrame:
 
 def claim_markdown(result: ClaimResult) -> str:
     """A claim's section for a notebook: heading, verdict with why and evidence, what happened
-    after the article (outcomes) and the note; every number comes from the computed evidence."""
+    after the article (outcomes) and the note; every number comes from the computed evidence.
+
+    Every piece of text is escaped (:func:`~rotation_utils.escaping.escape_markdown`): the claim,
+    its labels and note come from a claims file, and the why and evidence quote them, so none of
+    it may add markup, a link, HTML or a paragraph of its own (a fake verdict line)."""
     fragile = ", fragile" if result.fragile_under else ""
     parts = [
-        f"### {result.id}: {result.claim.text}",
-        f"**Verdict: {result.verdict}{fragile}.** {result.why}",
-        result.evidence,
+        f"### {md(result.id)}: {md(result.claim.text)}",
+        f"**Verdict: {md(result.verdict)}{fragile}.** {md(result.why)}",
+        md(result.evidence),
     ]
     for o in result.outcomes:
         parts.append(
-            f"*After the article, {o.label}:* {o.verdict}. {_sentence(o.outcome.evidence)}"
+            f"*After the article, {md(o.label)}:* {md(o.verdict)}. "
+            f"{md(_sentence(o.outcome.evidence))}"
         )
     if result.claim.note:
-        parts.append(f"*Note:* {result.claim.note}")
+        parts.append(f"*Note:* {md(result.claim.note)}")
     return "\n\n".join(parts)
 
 

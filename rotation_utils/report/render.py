@@ -17,6 +17,9 @@ from ..months import parse_month
 from .plan import PriceCoverage
 
 __all__ = [
+    "CSP",
+    "ALLOWED_TAGS",
+    "clean_html",
     "STALE_AFTER_MONTHS",
     "FigureRow",
     "ClaimRow",
@@ -46,6 +49,113 @@ def _as_node(nb: Any):
 
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+#: The Content-Security-Policy of every page and index: no script, nothing from the network;
+#: images from the report's own folder or inline (data: PNG/SVG), inline styles.
+CSP = "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
+# What the sanitizer keeps of a notebook's HTML and rendered Markdown: the report's tables,
+# headings, captions, emphasis, lists, links and inline images. Anything else is escaped (shown
+# as text), so hostile markup that slipped past the notebooks' own escaping stays visible.
+ALLOWED_TAGS = frozenset(
+    [
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "code",
+        "del",
+        "details",
+        "div",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
+)
+_CELL_ATTRS = ["class", "id", "title", "rowspan", "colspan", "valign", "align", "style"]
+_IMAGE_SOURCES = ("data:image/png;base64,", "data:image/jpeg;base64,", "data:image/svg+xml;base64,")
+#: CSS properties a ``style`` attribute keeps (pandas writes ``text-align`` on table rows).
+ALLOWED_CSS = frozenset({"text-align", "vertical-align", "white-space", "font-weight"})
+
+
+def _link_attr(tag: str, name: str, value: str) -> bool:
+    if name == "href":  # a page, an anchor or a web address: never a data: or script URL
+        return not value.strip().lower().startswith(("data:", "javascript:", "vbscript:"))
+    return name in ("class", "id", "title", "rel")
+
+
+def _image_attr(tag: str, name: str, value: str) -> bool:
+    if name == "src":
+        if value.startswith(_IMAGE_SOURCES):
+            return True
+        # a file beside the page: no scheme, no host ("//x"), no absolute path
+        return not value.startswith(("/", "\\")) and ":" not in value.split("/", 1)[0]
+    return name in ("alt", "width", "height", "class")
+
+
+_ALLOWED_ATTRIBUTES: dict[str, Any] = {
+    "*": ["class", "id", "title"],
+    "a": _link_attr,
+    "img": _image_attr,
+    "table": ["class", "id", "border"],
+    "tr": ["class", "style"],
+    "th": _CELL_ATTRS,
+    "td": _CELL_ATTRS,
+}
+
+
+def clean_html(html: Any) -> str:
+    """Sanitize notebook HTML (an output, or Markdown rendered to HTML) with bleach: tags in
+    :data:`ALLOWED_TAGS` with their listed attributes, styles limited to :data:`ALLOWED_CSS`,
+    links to web pages, mail and anchors, images inline or relative; the rest escaped.
+
+    Examples
+    --------
+    >>> clean_html('<p>ok</p><script>alert(1)</script>')
+    '<p>ok</p>&lt;script&gt;alert(1)&lt;/script&gt;'
+    >>> clean_html('<a href="javascript:alert(1)">x</a>')
+    '<a>x</a>'
+    """
+    import bleach
+    from bleach.css_sanitizer import CSSSanitizer
+
+    text = html.decode() if isinstance(html, bytes) else str(html)
+    return bleach.clean(
+        text,
+        tags=ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        protocols={"http", "https", "mailto", "data"},
+        css_sanitizer=CSSSanitizer(allowed_css_properties=ALLOWED_CSS),
+        strip=False,
+        strip_comments=True,
+    )
+
+
 # One exporter per process and code setting: building one loads and compiles the templates and
 # the lab CSS, which costs more than converting a notebook.
 _EXPORTERS: dict[bool, Any] = {}
@@ -62,6 +172,10 @@ def _exporter(with_code: bool):
             exclude_input=not with_code,
             exclude_input_prompt=True,
             exclude_output_prompt=True,
+            # every output's HTML and Markdown goes through clean_html (nbconvert's own filter
+            # keeps too little of the report's tables); no script output is written
+            sanitize_html=True,
+            filters={"clean_html": clean_html},
         )
     return _EXPORTERS[with_code]
 
@@ -69,8 +183,13 @@ def _exporter(with_code: bool):
 def notebook_page(nb: Any, html: Path, *, with_code: bool, title: str) -> None:
     """Write the HTML page of an executed notebook (a node or a path): input cells hidden unless
     ``with_code``, a bar linking back to ``index.html`` and to the executed notebook beside it,
-    and nothing loaded from the network (see ``templates/page.html.j2``)."""
-    resources = {"metadata": {"name": title}, "rotation_ipynb": html.with_suffix(".ipynb").name}
+    every output sanitized (:func:`clean_html`), and nothing loaded from the network: the page
+    carries the :data:`CSP` (see ``templates/page.html.j2``)."""
+    resources = {
+        "metadata": {"name": title},
+        "rotation_ipynb": html.with_suffix(".ipynb").name,
+        "rotation_csp": CSP,
+    }
     body, _ = _exporter(with_code).from_notebook_node(_as_node(nb), resources=resources)
     html.write_text(body, encoding="utf-8")
 
@@ -422,5 +541,5 @@ def render_index(summary: dict, view: IndexView, path: Path) -> None:
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(["html", "j2"]),
     )
-    html = env.get_template("index.html.j2").render(s=summary, v=view)
+    html = env.get_template("index.html.j2").render(s=summary, v=view, csp=CSP)
     path.write_text(html, encoding="utf-8")
