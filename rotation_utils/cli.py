@@ -128,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
         "--scheduler",
         metavar="ADDRESS",
         default=None,
-        help="run the notebooks on Dask distributed: a scheduler address (tcp://host:8786) or local:N for a LocalCluster of N workers on this machine (default: $ROTATION_DASK_SCHEDULER, else the local process pool; needs the cluster extra)",
+        help="run the notebooks on Dask distributed: local:N for a LocalCluster of N workers on this machine (TLS with a certificate made for the run), or a scheduler address: tls://host:8786 with the certificates of the Dask configuration, or plain tcp://host:8786 (warned: unauthenticated) (default: $ROTATION_DASK_SCHEDULER, else the local process pool; needs the cluster extra)",
     )
     rep.add_argument("--notebooks", help="comma-separated notebook numbers or names, e.g. 01,03")
     rep.add_argument("--with-code", action="store_true", help="show input cells in the HTML pages")
@@ -202,10 +202,17 @@ def _scheduler(args: argparse.Namespace) -> str | None:
         raise ParameterError(
             "jobs", "--jobs sizes the local process pool; with a Dask scheduler use local:N"
         )
-    from .report.dask_executor import parse_scheduler, require_distributed
+    from .report.dask_executor import (
+        PLAIN_TCP_WARNING,
+        is_plain_tcp,
+        parse_scheduler,
+        require_distributed,
+    )
 
-    parse_scheduler(value)
+    spec = parse_scheduler(value)
     require_distributed()
+    if is_plain_tcp(spec):
+        print(f"rotation: warning: {PLAIN_TCP_WARNING.format(address=spec)}", file=sys.stderr)
     return value
 
 

@@ -40,11 +40,36 @@ MONTHS = ["2026-05", "2026-06", "2026-07"]
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """Two single-threaded worker processes with their own parse cache."""
+    """Two single-threaded worker processes with their own parse cache, on TLS with a temporary
+    certificate that the Dask configuration names (here and, by environment, in a CLI child),
+    as a user of a tls:// scheduler sets it up."""
+    import dask
+    from distributed.security import Security
+
     cache = tmp_path_factory.mktemp("dask-worker-cache")
-    c = local_cluster(2, env={"ROTATION_CACHE_DIR": str(cache)})
-    yield c
-    c.close()
+    security = Security.temporary()
+    certs = tmp_path_factory.mktemp("dask-certs")
+    (certs / "cert.pem").write_text(security.tls_client_cert)
+    (certs / "key.pem").write_text(security.tls_client_key)
+    config = {
+        "distributed.comm.tls.ca-file": str(certs / "cert.pem"),
+        "distributed.comm.tls.client.cert": str(certs / "cert.pem"),
+        "distributed.comm.tls.client.key": str(certs / "key.pem"),
+    }
+    env = {f"DASK_{k.upper().replace('.', '__').replace('-', '_')}": v for k, v in config.items()}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    c = local_cluster(2, security, env={"ROTATION_CACHE_DIR": str(cache)})
+    try:
+        with dask.config.set(config):
+            yield c
+    finally:
+        c.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @pytest.fixture
@@ -310,7 +335,10 @@ def test_a_scheduler_that_does_not_answer_fails_within_10_s_with_one_line(
         silent.close()
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 1 and elapsed < 10
-    assert len(err) == 1 and err[0].startswith("rotation: error: no Dask scheduler answered at")
+    # plain TCP is warned about in one line, then refused in one line
+    assert len(err) == 2 and err[0].startswith(f"rotation: warning: {address} is plain TCP")
+    err = err[1:]
+    assert err[0].startswith("rotation: error: no Dask scheduler answered at")
     assert address in err[0] and "ROTATION_DASK_SCHEDULER" in err[0]
     assert not (tmp_path / "out").exists()
 

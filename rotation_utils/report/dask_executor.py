@@ -17,6 +17,13 @@ tables have other vintages than the client's fails them too, so a report never m
 :class:`ReportWorkerPlugin` owns each worker's warm kernels (one per worker thread, on the IPC
 transport) and its per-run state, and shuts the kernels down when the worker closes.
 
+Security: ``local:N`` starts its LocalCluster with TLS and mutual authentication
+(``Security.temporary()``: a certificate made for this run and held by this process alone, so no
+other process on the machine can submit work to it); a ``tls://`` address uses the ``Security``
+of the standard Dask configuration (``distributed.comm.tls.*``); a plain ``tcp://`` address still
+works, and the CLI warns that anyone who reaches it can run code on its workers. What a worker
+sends back is untrusted: only plain file names are written, and only inside the job's folder.
+
 A worker that dies mid-job (killed, out of memory) has its job rescheduled on another worker;
 after :data:`ALLOWED_FAILURES` retries the scheduler gives up and the job's notebooks are failed
 results (``KilledWorker``), so their month is reported failed and the others still publish.
@@ -47,6 +54,9 @@ except ImportError:  # pragma: no cover - exercised by simulating the missing ex
 
 __all__ = [
     "SCHEDULER_ENV",
+    "PLAIN_TCP_WARNING",
+    "cluster_security",
+    "is_plain_tcp",
     "INSTALL_HINT",
     "ALLOWED_FAILURES",
     "CONNECT_TIMEOUT",
@@ -119,6 +129,49 @@ def parse_scheduler(value: str) -> SchedulerSpec:
             "scheduler", f"{value!r} is neither local:N nor a scheduler address (tcp://host:port)"
         )
     return SchedulerSpec(text if "://" in text else f"tcp://{text}")
+
+
+def is_plain_tcp(spec: SchedulerSpec) -> bool:
+    """True for a scheduler reached without TLS (``tcp://``): no encryption, no authentication."""
+    return bool(spec.address) and spec.address.startswith("tcp://")
+
+
+#: The CLI's one-line warning for a plain ``tcp://`` scheduler.
+PLAIN_TCP_WARNING = (
+    "{address} is plain TCP: no encryption and no authentication, so any process that reaches "
+    "it can run code on its workers; use a tls:// scheduler (see the README, Security)"
+)
+
+
+def cluster_security(spec: SchedulerSpec):
+    """The ``distributed.security.Security`` for ``spec``: a temporary certificate with mutual
+    authentication for ``local:N`` (needs ``cryptography``), the Dask configuration's for an
+    address (``distributed.comm.tls.ca-file``, ``.client.cert``, ``.client.key``).
+
+    Raises
+    ------
+    ClusterError
+        ``local:N`` without ``cryptography`` installed, or a ``tls://`` address while the Dask
+        configuration names no certificate.
+    """
+    from distributed.security import Security
+
+    if spec.address is None:
+        try:
+            return Security.temporary()
+        except ImportError:
+            raise ClusterError(
+                "--scheduler local:N runs its cluster over TLS, which needs the `cryptography` "
+                f"package (part of the `cluster` extra): {INSTALL_HINT}"
+            ) from None
+    security = Security()
+    if spec.address.startswith("tls://") and not security.tls_client_cert:
+        raise ClusterError(
+            f"{spec.address} is a TLS scheduler but the Dask configuration names no client "
+            "certificate: set distributed.comm.tls.ca-file, distributed.comm.tls.client.cert "
+            "and distributed.comm.tls.client.key (or DASK_DISTRIBUTED__COMM__TLS__* variables)"
+        )
+    return security
 
 
 # --------------------------------------------------------------------------- what goes over the wire
@@ -357,10 +410,12 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
 # --------------------------------------------------------------------------- client side
 
 
-def local_cluster(n_workers: int, **kwargs: Any):
+def local_cluster(n_workers: int, security: Any = None, **kwargs: Any):
     """A ``LocalCluster`` of ``n_workers`` single-threaded worker processes, its scheduler set up
     for report jobs: a job whose worker dies is retried :data:`ALLOWED_FAILURES` times, and a
-    worker holds one job at a time, so a death blames only the job that was running.
+    worker holds one job at a time, so a death blames only the job that was running. Its
+    scheduler and workers talk TLS with mutual authentication (``security``, default a new
+    ``Security.temporary()``): a client without the certificate is refused.
 
     ``kwargs`` go to ``LocalCluster`` (e.g. ``env`` for the worker processes).
     """
@@ -373,6 +428,8 @@ def local_cluster(n_workers: int, **kwargs: Any):
         "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
         "distributed.scheduler.worker-saturation": 1.0,
     }
+    if security is None:
+        security = cluster_security(SchedulerSpec(None, n_workers))
     with dask.config.set(config):
         return LocalCluster(
             n_workers=n_workers,
@@ -380,6 +437,8 @@ def local_cluster(n_workers: int, **kwargs: Any):
             processes=True,
             dashboard_address=None,
             silence_logs=logging.ERROR,
+            security=security,
+            protocol="tls://",
             **kwargs,
         )
 
@@ -420,13 +479,16 @@ class DaskExecutor:
         from distributed import Client
 
         address: Any = self.spec.address
+        security = cluster_security(self.spec)
         if address is None:
-            self._cluster = local_cluster(self.spec.local_workers)
+            self._cluster = local_cluster(self.spec.local_workers, security)
             address = self._cluster
         try:
             if isinstance(address, str):
-                _probe(address, CONNECT_TIMEOUT)
-            self._client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+                _probe(address, CONNECT_TIMEOUT, security)
+            self._client = Client(
+                address, timeout=CONNECT_TIMEOUT, set_as_default=False, security=security
+            )
         except (OSError, TimeoutError) as e:
             raise ClusterError(
                 f"no Dask scheduler answered at {self.spec} within {CONNECT_TIMEOUT} s "
@@ -492,7 +554,7 @@ class DaskExecutor:
         self._futures = []
 
 
-def _probe(address: str, timeout: float) -> None:
+def _probe(address: str, timeout: float, security: Any = None) -> None:
     """Connect to ``address`` and complete Dask's handshake within ``timeout`` seconds, or raise
     ``TimeoutError``/``OSError``. ``Client(timeout=...)`` bounds the TCP connect but not the
     handshake (dask/distributed#7698), so a peer that accepts and never answers would hang it."""
@@ -501,8 +563,10 @@ def _probe(address: str, timeout: float) -> None:
 
     from distributed.comm import connect
 
+    args = security.get_connection_args("client") if security is not None else {}
+
     async def handshake() -> None:
-        comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
+        comm = await asyncio.wait_for(connect(address, timeout=timeout, **args), timeout)
         await comm.close()
 
     # a thread of its own: the caller may already run an event loop (Jupyter)
@@ -545,6 +609,31 @@ def _receive(
             "same mirror or data/",
         )
     out = Path(job.out_dir)
+    paths = {}
+    for name in remote.files:
+        path = _inside(out, name)
+        if path is None:
+            shown = " ".join(repr(name)[:80].split())
+            return _failed(
+                job,
+                f"DataError: worker {remote.worker} returned the file name {shown}, which is not "
+                "a plain file name inside the job's folder; nothing of its job was written",
+            )
+        paths[name] = path
     for name, data in remote.files.items():
-        (out / name).write_bytes(data)
+        paths[name].write_bytes(data)
     return [replace(r, output=str(out / Path(r.output).name)) for r in remote.results]
+
+
+# What a worker may name a file it returns: an executed notebook, a page or a figure of it.
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,120}")
+
+
+def _inside(folder: Path, name: Any) -> Path | None:
+    """``folder / name`` when ``name`` is a plain file name (no separator, no "..", no leading
+    dot) and the path, symlinks resolved, stays inside ``folder``; else None."""
+    if not isinstance(name, str) or not _FILE_NAME.fullmatch(name) or ".." in name:
+        return None
+    root = folder.resolve()
+    path = (root / name).resolve()
+    return path if path.parent == root else None
