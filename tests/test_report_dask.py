@@ -184,10 +184,37 @@ def test_a_worker_that_cannot_read_the_data_fails_its_job_naming_itself(client, 
     remote = RemoteJob(job, (("01_valuation_gaps.ipynb", b"{}"),), spec)
     result = client.submit(run_remote_job, remote, pure=False).result(timeout=60)
     (r,) = result.results
-    assert r.status == "failed" and result.worker.startswith("tcp://127.0.0.1:")
+    assert r.status == "failed" and result.worker.startswith("tls://127.0.0.1:")
     assert r.error.startswith(f"DataError: worker {result.worker}: /nope/")
     assert " on " in result.worker and "not found in the mirror" in r.error
     assert "\n" not in r.error
+
+
+@pytest.mark.parametrize("name", ["../../../x", "/tmp/x", ".hidden", "a/b.ipynb", "..", ""])
+def test_a_worker_returned_file_name_outside_the_job_folder_is_refused(tmp_path, name):
+    out = tmp_path / "job"
+    out.mkdir()
+    job = MonthJob("2026-05", ("01_x.ipynb",), str(out))
+    files = {"01_x.ipynb": b"{}", name: b"planted"}
+    (r,) = _receive(job, RemoteResult([], files, {}, "tls://w:1 on h"), None)
+    assert r.status == "failed" and r.error.startswith("DataError: worker tls://w:1 on h returned")
+    assert "nothing of its job was written" in r.error and "\n" not in r.error
+    assert list(out.iterdir()) == []  # not even the good file
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_client_without_the_certificate_cannot_reach_a_local_cluster(cluster):
+    """A second process on the machine: plain TCP and TLS with another certificate are both
+    refused by the local:N cluster's scheduler."""
+    from distributed import Client
+    from distributed.security import Security
+
+    address = cluster.scheduler_address
+    assert address.startswith("tls://")
+    with pytest.raises((OSError, TimeoutError)):
+        Client(address.replace("tls://", "tcp://"), timeout=3, set_as_default=False)
+    with pytest.raises((OSError, TimeoutError)):
+        Client(address, timeout=3, security=Security.temporary(), set_as_default=False)
 
 
 def test_a_worker_with_other_data_vintages_is_refused(tmp_path):
