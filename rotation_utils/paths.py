@@ -52,8 +52,11 @@ def private_folder(folder: Path, parameter: str) -> Path:
         message names ``parameter`` (the setting that chose the folder).
     """
     if not folder.exists():
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+        except OSError as e:
+            raise ParameterError(parameter, f"cannot create {folder} ({e.strerror})") from None
     st = folder.stat()
     if not stat.S_ISDIR(st.st_mode):
         raise ParameterError(parameter, f"{folder} is not a folder")

@@ -369,57 +369,78 @@ def refresh(
     """
     from filelock import FileLock
 
-    cached = _cached_path(raw)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(cached) + ".lock", timeout=120):
-        meta = download_meta(raw) if cached.is_file() else None
-        if raw.discontinued and meta is not None and not force:
-            return RefreshResult(raw, "discontinued", meta.vintage, meta.vintage, meta=meta)
-        if older_than is not None and meta is not None and meta.age_days() < older_than:
-            return RefreshResult(raw, "fresh", meta.vintage, meta.vintage, meta=meta)
-        try:
-            resp = _fetch_response(raw, meta)
-        except DownloadError as e:
-            return RefreshResult(
-                raw, "failed", meta.vintage if meta else "", reason=e.reason, meta=meta
-            )
-        now = _now()
-        if resp.status == 304 and meta is not None:
-            meta = DownloadMeta(**{**asdict(meta), "checked_at": now})
-            _write_meta(raw, meta)
-            return RefreshResult(raw, "unchanged", meta.vintage, meta.vintage, meta=meta)
-        try:
-            data = _unpack(raw, resp.body)
-            old = _old_tables(raw, parse) if meta else None
-            tables = _check_download(raw, parse, data, old)
-        except DataError as e:
-            aside = _set_aside(raw, resp.body)
-            reason = f"refused download from {raw.url}: {e}; set aside at {aside}"
-            return RefreshResult(
-                raw, "failed", meta.vintage if meta else "", reason=reason, meta=meta
-            )
-        sha = hashlib.sha256(data).hexdigest()
-        vintage = _vintage(tables) if tables else ""
-        rows = sum(len(t) for t in tables.values()) if tables else 0
-        new = DownloadMeta(
-            url=raw.url,
-            retrieved_at=now if meta is None or meta.sha256 != sha else meta.retrieved_at,
-            checked_at=now,
-            etag=resp.etag,
-            last_modified=resp.last_modified,
-            sha256=sha,
-            vintage=vintage,
-            rows=rows,
-        )
-        if meta is not None and meta.sha256 == sha:
-            _write_meta(raw, new)
-            return RefreshResult(raw, "unchanged", meta.vintage, vintage, meta=new, tables=tables)
-        _atomic_write_bytes(cached, data)
-        _write_meta(raw, new)
-        status = "downloaded" if meta is None else "updated"
+    try:
+        cached = _cached_path(raw)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(cached) + ".lock", timeout=120):
+            return _refresh_locked(raw, parse, cached, force=force, older_than=older_than)
+    except OSError as e:  # a read-only or full cache: an outcome like any other failure
+        meta = download_meta(raw)
+        what = e.strerror or type(e).__name__
+        where = f": {e.filename}" if e.filename else ""
         return RefreshResult(
-            raw, status, meta.vintage if meta else "", vintage, meta=new, tables=tables
+            raw,
+            "failed",
+            meta.vintage if meta else "",
+            reason=f"the cache cannot be written ({what}{where})",
+            meta=meta,
         )
+
+
+def _refresh_locked(
+    raw: RawFile,
+    parse: Parser | None,
+    cached: Path,
+    *,
+    force: bool,
+    older_than: float | None,
+) -> RefreshResult:
+    meta = download_meta(raw) if cached.is_file() else None
+    if raw.discontinued and meta is not None and not force:
+        return RefreshResult(raw, "discontinued", meta.vintage, meta.vintage, meta=meta)
+    if older_than is not None and meta is not None and meta.age_days() < older_than:
+        return RefreshResult(raw, "fresh", meta.vintage, meta.vintage, meta=meta)
+    try:
+        resp = _fetch_response(raw, meta)
+    except DownloadError as e:
+        return RefreshResult(
+            raw, "failed", meta.vintage if meta else "", reason=e.reason, meta=meta
+        )
+    now = _now()
+    if resp.status == 304 and meta is not None:
+        meta = DownloadMeta(**{**asdict(meta), "checked_at": now})
+        _write_meta(raw, meta)
+        return RefreshResult(raw, "unchanged", meta.vintage, meta.vintage, meta=meta)
+    try:
+        data = _unpack(raw, resp.body)
+        old = _old_tables(raw, parse) if meta else None
+        tables = _check_download(raw, parse, data, old)
+    except DataError as e:
+        aside = _set_aside(raw, resp.body)
+        reason = f"refused download from {raw.url}: {e}; set aside at {aside}"
+        return RefreshResult(raw, "failed", meta.vintage if meta else "", reason=reason, meta=meta)
+    sha = hashlib.sha256(data).hexdigest()
+    vintage = _vintage(tables) if tables else ""
+    rows = sum(len(t) for t in tables.values()) if tables else 0
+    new = DownloadMeta(
+        url=raw.url,
+        retrieved_at=now if meta is None or meta.sha256 != sha else meta.retrieved_at,
+        checked_at=now,
+        etag=resp.etag,
+        last_modified=resp.last_modified,
+        sha256=sha,
+        vintage=vintage,
+        rows=rows,
+    )
+    if meta is not None and meta.sha256 == sha:
+        _write_meta(raw, new)
+        return RefreshResult(raw, "unchanged", meta.vintage, vintage, meta=new, tables=tables)
+    _atomic_write_bytes(cached, data)
+    _write_meta(raw, new)
+    status = "downloaded" if meta is None else "updated"
+    return RefreshResult(
+        raw, status, meta.vintage if meta else "", vintage, meta=new, tables=tables
+    )
 
 
 def _old_tables(raw: RawFile, parse: Parser | None) -> dict[str, pd.DataFrame] | None:
@@ -442,6 +463,7 @@ def _fetch_response(raw: RawFile, meta: DownloadMeta | None) -> Response:
         last_modified=meta.last_modified if same_url else "",
         tries=1 if raw.discontinued else 3,
         label=raw.path,
+        max_bytes=max_bytes(raw.source),
     )
 
 
@@ -525,6 +547,9 @@ def _check_download(
         why = _shorter(old, tables)
         if why:
             raise DataError(f"shorter than the cached file ({why})")
+        why = _other_series(raw, old, tables)
+        if why:
+            raise DataError(f"not the same series as the cached file ({why})")
     return tables
 
 
@@ -539,6 +564,39 @@ def _shorter(old: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame]) -> str:
         dated = _is_dated(o.index) and _is_dated(n.index) and len(o) and len(n)
         if dated and n.index.max() < o.index.max():
             return f"{title}: ends {n.index.max()} instead of {o.index.max()}"
+    return ""
+
+
+#: Share of overlapping dates on which a new price file may disagree with the cached one (an
+#: adjusted series may be revised by a common factor, so its daily returns are compared; an
+#: unadjusted one is not revised, so its closes are) and the tolerance of each comparison.
+SAME_SERIES_TOLERANCE = 1e-3
+SAME_SERIES_MAX_SHARE = 0.02
+
+
+def _other_series(raw: RawFile, old: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame]) -> str:
+    """Why a new price file is not the series it replaces (e.g. another ticker's closes served
+    for this one), or "" when the closes agree on the dates both hold."""
+    from .prices import PROVIDER_BASIS, UNADJUSTED
+
+    o, n = old.get("prices"), new.get("prices")
+    if raw.source != "prices" or o is None or n is None or "close" not in o or "close" not in n:
+        return ""
+    both = o.index.intersection(n.index)
+    if len(both) < 2:
+        return ""
+    a, b = o.loc[both, "close"].astype(float), n.loc[both, "close"].astype(float)
+    if PROVIDER_BASIS.get(raw.path.split("/", 1)[0]) == UNADJUSTED:
+        off = ((b / a - 1).abs() > SAME_SERIES_TOLERANCE).to_numpy()
+        what = "closes"
+    else:
+        off = ((b.pct_change() - a.pct_change()).abs().iloc[1:] > SAME_SERIES_TOLERANCE).to_numpy()
+        what = "daily returns"
+    if off.mean() > SAME_SERIES_MAX_SHARE:
+        return (
+            f"{what} differ by more than {SAME_SERIES_TOLERANCE:.1%} on {int(off.sum())} of "
+            f"{len(off)} common dates"
+        )
     return ""
 
 
