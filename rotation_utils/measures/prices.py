@@ -126,6 +126,7 @@ def price_return(
     *,
     month: MonthLike | None = None,
     name: str = "",
+    segments: list[Segment] | None = None,
 ) -> Value:
     """Return of ``ticker`` from its last close on or before ``start`` to its last close on or
     before ``end`` (default: the end of ``month``), as a decimal ratio.
@@ -146,6 +147,9 @@ def price_return(
         The report month: no close after its end is used.
     name : str
         The metric name the Value answers (claims).
+    segments : list of Segment, optional
+        ``ticker``'s provider segments when ``close`` is a slice that lost its provenance
+        (default: those recorded with ``close``).
     """
     m = Month.parse(month) if month is not None else None
     src = provenance_of(close).caption()
@@ -176,7 +180,7 @@ def price_return(
         return _unavailable(
             name, ticker, f"the window ends {t1.date()}, after {ticker}'s last close ({cover})"
         )
-    segs = price_segments(close).get(ticker, [])
+    segs = segments if segments is not None else price_segments(close).get(ticker, [])
     rows = s.loc[:t1]
     rows = rows.loc[rows.loc[:t0].last_valid_index() :]
     # A day a short provider gap left out and the splice bridged on price levels (IWM on
