@@ -34,7 +34,7 @@ import pandas as pd
 from ..months import MonthLike
 from ..provenance import provenance_of
 from ..results import Value, Window
-from ..sources.prices import INDEX_TICKERS, TOTAL_RETURN, UNADJUSTED
+from ..sources.prices import INDEX_TICKERS, TOTAL_RETURN, UNADJUSTED, Segment
 from .prices import (
     MAX_ROW_GAP,
     gaps,
@@ -399,6 +399,16 @@ def _sources(close: pd.DataFrame, other: pd.DataFrame | None) -> str:
     return " | ".join(dict.fromkeys(srcs))
 
 
+def _own_last_close(segs: list[Segment], seg: Segment, at: pd.Timestamp) -> bool:
+    """True when ``at`` is the last date of ``seg`` and no newer segment rescaled it (the next
+    one joins on levels or across a gap, or there is none): an adjusted close there is the
+    provider's actual close."""
+    i = segs.index(seg)
+    if str(at.date()) != segs[i].end:
+        return False
+    return i == len(segs) - 1 or segs[i + 1].join in ("levels", "gap")
+
+
 def close_on(
     close: pd.DataFrame,
     ticker: str,
@@ -479,6 +489,9 @@ def close_on(
         basis = f"index level, {INDEX_TICKERS[ticker]} ({provider_name(seg)})"
     elif seg.basis == UNADJUSTED:
         basis = f"the price traded that day, {provider_name(seg)}"
+    elif seg.basis == TOTAL_RETURN and _own_last_close(segs, seg, at):
+        # An adjusted series equals the actual close at its own last date (not rescaled after).
+        basis = f"the price traded that day, {provider_name(seg)} (its last date: no adjustment)"
     elif seg.basis == TOTAL_RETURN:
         basis = (
             f"dividend-adjusted level, {provider_name(seg)}: a total-return level, not the "

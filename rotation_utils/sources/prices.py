@@ -364,7 +364,7 @@ def read_prices(ticker: str) -> pd.DataFrame:
     used_names = {s.provider for s in segments}
     superseded = [
         f"{name}: every date is also in a newer provider"
-        for name, _ in parts
+        for name, *_ in parts
         if name not in used_names
     ]
     out = close.to_frame()
