@@ -161,7 +161,7 @@ def window_closes(
     if ticker not in close:
         return f"no prices for {ticker} in the price table"
     if end is None and m is None:
-        raise ValueError("price_return needs an end date or a month")
+        raise ValueError("a price window needs an end date or a month")
     t0 = pd.Timestamp(start)
     t1 = pd.Timestamp(end) if end is not None else m.end
     if m is not None and t1 > m.end:
