@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ParameterError
+from ..paths import excerpt
 from ..provenance import Provenance, provenance_of, with_provenance
 from ..trading_days import trading_days_between
 from ._fetch import RawFile, load_tables, mirror_dir, where_from
@@ -119,7 +120,7 @@ def parse_prices(data: bytes, file: str = "<prices>") -> dict[str, pd.DataFrame]
         header[0] = "date"
         body_start = 1
     else:
-        raise DataError(f"unknown price file header {lines[0]!r}", file=file, row=1)
+        raise DataError(f"unknown price file header {excerpt(lines[0])}", file=file, row=1)
     if "close" not in header:
         raise DataError("no 'close' column in the header", file=file, row=1)
     body = [ln for ln in lines[body_start:] if ln.strip()]
@@ -128,7 +129,9 @@ def parse_prices(data: bytes, file: str = "<prices>") -> dict[str, pd.DataFrame]
     if dates.isna().any():
         i = int(dates.isna().to_numpy().argmax())
         raise DataError(
-            f"date {body[i].split(',')[0]!r} is not YYYY-MM-DD", file=file, row=body_start + i + 1
+            f"date {excerpt(body[i].split(',')[0])} is not YYYY-MM-DD",
+            file=file,
+            row=body_start + i + 1,
         )
     out = pd.DataFrame(index=pd.DatetimeIndex(dates, name="date"))
     for col in df.columns:
