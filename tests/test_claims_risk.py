@@ -299,3 +299,12 @@ def test_a_name_that_is_not_a_ticker_is_refused_before_any_path(ticker):
     for f in (provider_sources, read_prices):
         with pytest.raises(ParameterError, match="is not a ticker"):
             f(ticker)
+
+
+def test_the_risk_examples_run():
+    import doctest
+
+    from rotation_utils.measures import risk
+
+    result = doctest.testmod(risk)
+    assert result.attempted >= 10 and result.failed == 0
