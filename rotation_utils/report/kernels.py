@@ -100,7 +100,11 @@ class NotebookResult:
 
 
 class JobExecutor(Protocol):
-    """Runs :class:`MonthJob` s with :func:`run_month_job`; a context manager owning its workers."""
+    """Runs :class:`MonthJob` s with :func:`run_month_job`; a context manager owning its workers.
+
+    ``__exit__`` with an exception stops the workers without waiting for their jobs, and a
+    second ``__exit__`` does nothing (:func:`~rotation_utils.report.run_report` stops them
+    before it removes the staging folder)."""
 
     workers: int
 
@@ -129,6 +133,7 @@ class LocalProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
+        _start_resource_tracker()
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=get_context("spawn"), initializer=_prewarm
         )
@@ -137,9 +142,20 @@ class LocalProcessExecutor:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self._pool is None:
+            return
+        if exc and exc[0] is not None:
+            # Ctrl-C, SIGTERM or an error: the run will not publish, so stop the notebooks now
+            # instead of waiting for them; each worker kills its kernel on SIGTERM and exits
+            # (_on_terminate). The pool's own processes only: nothing else is signalled.
+            self._terminate_workers()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
+
+    def _terminate_workers(self) -> None:
+        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                proc.terminate()
 
     def run(self, jobs: Sequence[MonthJob]) -> Iterator[list[NotebookResult]]:
         from concurrent.futures import as_completed
@@ -164,12 +180,48 @@ def _noop() -> None:
     return None
 
 
-def _prewarm() -> None:
-    """Pool worker initializer: :func:`warm_up`, and a fast exit."""
-    import atexit
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (which the pool's locks need) with SIGHUP
+    blocked. It ignores SIGINT and SIGTERM but not SIGHUP, so a closed terminal, which sends
+    SIGHUP to the whole process group, would kill it and the run would end with its warnings
+    and tracebacks; a signal mask is inherited, and the tracker unblocks only INT and TERM."""
+    import signal
+    from multiprocessing import resource_tracker
 
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on POSIX
+        resource_tracker.ensure_running()
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        resource_tracker.ensure_running()
+    finally:  # a SIGHUP that came meanwhile is delivered here, to this process's handler
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _prewarm() -> None:
+    """Pool worker initializer: kernels killed on SIGTERM or SIGHUP, :func:`warm_up`, and a
+    fast exit."""
+    import atexit
+    import signal
+
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _on_terminate)
     atexit.register(_fast_exit)
     warm_up()
+
+
+def _on_terminate(signum: int, frame: object) -> None:
+    """A pool worker's SIGTERM/SIGHUP (from the parent stopping a run, from the pool after
+    another worker died, or sent to the whole process group): kill its kernel, which runs in a
+    session of its own and so got no signal, remove the kernel's sockets, and exit at once. The
+    parent notices and publishes nothing."""
+    import signal
+
+    # the pool terminates every worker again once one has gone: a repeat must not cut this short
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)
+    kill_warm_kernels()
+    os._exit(128 + signum)
 
 
 def warm_up() -> None:
@@ -359,6 +411,8 @@ def kill_warm_kernels() -> None:
         with contextlib.suppress(Exception):
             proc.kill()
             proc.wait(timeout=5)
+        with contextlib.suppress(Exception):  # what a shutdown would remove: the connection file
+            km.cleanup_connection_file()
         shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)
 
 
