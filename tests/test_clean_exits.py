@@ -177,3 +177,74 @@ def test_terminate_as_interrupt_raises_terminated_and_restores_the_handlers():
         time.sleep(5)  # the handler raises before this ends
     assert info.value.signum == signal.SIGTERM and isinstance(info.value, KeyboardInterrupt)
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+# --------------------------------------------------------------------------- local paths
+
+
+def _local_paths(tmp_path: Path) -> list[str]:
+    """Absolute paths of this machine a published report must not show."""
+    paths = {str(ROOT), str(ROOT.resolve()), str(tmp_path), str(tmp_path.resolve())}
+    home = os.environ.get("HOME", "")
+    if len(home) > 1:
+        paths.add(home.rstrip("/") + "/")  # "/root/" rather than any "/root" in a text
+    import tempfile
+
+    paths.add(tempfile.gettempdir().rstrip("/") + "/")
+    return sorted(paths)
+
+
+def _shown(folder: Path, paths: list[str]) -> dict[str, list[str]]:
+    return {
+        f.name: [p for p in paths if p in f.read_text(encoding="utf-8")]
+        for f in sorted(folder.iterdir())
+        if f.suffix in (".ipynb", ".html", ".json")
+        and any(p in f.read_text(encoding="utf-8") for p in paths)
+    }
+
+
+@pytest.mark.slow
+def test_a_published_month_shows_no_local_path(tmp_path, no_mirror):
+    import json
+
+    from rotation_utils.report import run_report
+
+    (published,) = run_report(["2026-01"], tmp_path / "out", jobs=2, progress=False)
+    assert len(list(published.glob("*.ipynb"))) == 6
+    assert _shown(published, _local_paths(tmp_path)) == {}
+    nb = json.loads((published / "01_valuation_gaps.ipynb").read_text())
+    record = nb["metadata"]["papermill"]
+    assert record["input_path"] == "notebooks/01_valuation_gaps.ipynb"
+    assert record["output_path"] == "01_valuation_gaps.ipynb"
+    assert record["parameters"] == {"month": "2026-01"}
+
+
+def test_a_failed_notebook_kept_for_debugging_shows_no_local_path(tmp_path, no_mirror):
+    import json
+
+    import nbformat
+
+    from rotation_utils.errors import ReportError
+    from rotation_utils.report import run_report
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('month = "2026-01"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("raise ValueError('boom ' + month)")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    src = tmp_path / "01_boom.ipynb"
+    nbformat.write(nb, src)
+    with pytest.raises(ReportError) as info:
+        run_report(["2026-01"], tmp_path / "out", jobs=1, notebooks=[src], progress=False)
+    assert "ValueError: boom 2026-01" in str(info.value)
+    kept = tmp_path / "out" / "failed" / "2026-01"
+    assert _shown(kept, _local_paths(tmp_path)) == {}
+    record = json.loads((kept / "01_boom.ipynb").read_text())["metadata"]["papermill"]
+    assert (record["input_path"], record["output_path"]) == (
+        "notebooks/01_boom.ipynb",
+        "01_boom.ipynb",
+    )

@@ -551,6 +551,8 @@ def execute_notebook(
             )
             phases["execute"] = round(time.perf_counter() - t, 3)
         except PapermillExecutionError as e:
+            with contextlib.suppress(Exception):  # the copy kept under failed/ is shared too
+                _write_without_local_paths(_read(dst), src, dst)
             return result("failed", error=f"{e.ename}: {e.evalue}", cell=e.exec_count)
         except Exception as e:
             # a kernel start race or a dead kernel: take a fresh kernel, retry, then report
@@ -561,11 +563,33 @@ def execute_notebook(
             time.sleep(0.5 * (attempt + 1))
             continue
         t = time.perf_counter()
+        _write_without_local_paths(nb, src, dst)
         notebook_page(nb, dst.with_suffix(".html"), with_code=with_code, title=f"{name} · {month}")
         first_figure(nb, dst.with_suffix(".png"))
         phases["render"] = round(time.perf_counter() - t, 3)
         return result("ok", figures=records_in(nb))
     return result("failed", error=f"{type(last_err).__name__}: {last_err}")
+
+
+def _read(path: Path):
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
+def _write_without_local_paths(nb: Any, src: Path, dst: Path) -> None:
+    """Write the executed notebook ``nb`` to ``dst`` with papermill's record of where it ran
+    made relative: ``input_path`` and ``output_path`` are absolute paths of this machine (the
+    checkout, the staging folder, a Dask worker's scratch folder), which a published report
+    must not show. They become ``notebooks/<name>`` (the source in a checkout) and the file's
+    own name (it is published beside its page)."""
+    import nbformat
+
+    record = nb.metadata.get("papermill")
+    if record is not None:
+        record["input_path"] = f"notebooks/{src.name}"
+        record["output_path"] = dst.name
+    nbformat.write(nb, dst)
 
 
 def _is_start_failure(e: Exception) -> bool:
