@@ -106,18 +106,35 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+POOL = ("--jobs", "2")
+DASK = ("--scheduler", "local:2")  # a LocalCluster of this run: nannies, workers, their kernels
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("signum", "to_group"),
+    ("signum", "to_group", "executor"),
     [
-        (signal.SIGTERM, False),  # `kill PID`
-        (signal.SIGHUP, False),
-        (signal.SIGTERM, True),  # a service manager stopping the process group
-        (signal.SIGHUP, True),  # the terminal closed: its whole foreground group gets SIGHUP
+        (signal.SIGTERM, False, POOL),  # `kill PID`
+        (signal.SIGHUP, False, POOL),
+        (signal.SIGTERM, True, POOL),  # a service manager stopping the process group
+        (signal.SIGHUP, True, POOL),  # the terminal closed: its whole foreground group gets SIGHUP
+        (signal.SIGTERM, False, DASK),
+        (signal.SIGTERM, True, DASK),
+        (signal.SIGHUP, True, DASK),
     ],
-    ids=["TERM", "HUP", "TERM-group", "HUP-group"],
+    ids=[
+        "TERM",
+        "HUP",
+        "TERM-group",
+        "HUP-group",
+        "dask-TERM",
+        "dask-TERM-group",
+        "dask-HUP-group",
+    ],
 )
-def test_a_terminating_signal_stops_the_run_like_ctrl_c(tmp_path, signum, to_group):
+def test_a_terminating_signal_stops_the_run_like_ctrl_c(tmp_path, signum, to_group, executor):
+    if executor is DASK:
+        pytest.importorskip("distributed")
     out = tmp_path / "out"
     tmp = tmp_path / "tmp"  # the kernels' IPC socket folders go here
     tmp.mkdir()
@@ -125,7 +142,7 @@ def test_a_terminating_signal_stops_the_run_like_ctrl_c(tmp_path, signum, to_gro
     env.update(PYTHONUNBUFFERED="1", TMPDIR=str(tmp))
     p = subprocess.Popen(
         [sys.executable, "-m", "rotation_utils.cli", "report", "--month", "2026-01"]
-        + ["--notebooks", "01,02,03", "--jobs", "2", "--out", str(out)],
+        + ["--notebooks", "01,02,03", *executor, "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -164,8 +181,9 @@ def test_a_terminating_signal_stops_the_run_like_ctrl_c(tmp_path, signum, to_gro
         time.sleep(0.2)
     left = {c: _cmdline(c) for c in children if _alive(c)}
     assert left == {}, f"processes left running: {left}"
-    # nothing of the kernels is left either: IPC socket folders (rk-*), connection files
-    assert sorted(x.name for x in tmp.iterdir()) == []
+    # nothing of the kernels is left either: IPC socket folders (rk-*), connection files (Dask
+    # keeps its shared scratch folder, as after any run)
+    assert sorted(x.name for x in tmp.iterdir() if x.name != "dask-scratch-space") == []
 
 
 def test_terminate_as_interrupt_raises_terminated_and_restores_the_handlers():

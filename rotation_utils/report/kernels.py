@@ -133,7 +133,7 @@ class LocalProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        _start_resource_tracker()
+        start_resource_tracker()
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=get_context("spawn"), initializer=_prewarm
         )
@@ -180,22 +180,34 @@ def _noop() -> None:
     return None
 
 
-def _start_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker (which the pool's locks need) with SIGHUP
-    blocked. It ignores SIGINT and SIGTERM but not SIGHUP, so a closed terminal, which sends
-    SIGHUP to the whole process group, would kill it and the run would end with its warnings
-    and tracebacks; a signal mask is inherited, and the tracker unblocks only INT and TERM."""
+@contextlib.contextmanager
+def blocked_in_children(*signums: int) -> Iterator[None]:
+    """Block ``signums`` in the calling thread while processes (and threads) are started: a
+    signal mask is inherited by a child and kept across ``exec``, so those children never see
+    the signals, while this process gets any that came meanwhile when the block ends. For the
+    helper processes of a run, which a signal to the whole process group (a closed terminal, a
+    service manager) would otherwise kill before the run stops them in order."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on POSIX
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(signums))
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (which process pools' locks need) with SIGHUP
+    blocked. It ignores SIGINT and SIGTERM but not SIGHUP, so a closed terminal would kill it
+    and the run would end with its warnings and tracebacks (it unblocks only INT and TERM)."""
     import signal
     from multiprocessing import resource_tracker
 
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on POSIX
+    with blocked_in_children(signal.SIGHUP):
         resource_tracker.ensure_running()
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
-    try:
-        resource_tracker.ensure_running()
-    finally:  # a SIGHUP that came meanwhile is delivered here, to this process's handler
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _prewarm() -> None:
