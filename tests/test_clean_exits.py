@@ -266,3 +266,29 @@ def test_a_failed_notebook_kept_for_debugging_shows_no_local_path(tmp_path, no_m
         "notebooks/01_boom.ipynb",
         "01_boom.ipynb",
     )
+
+
+def test_a_signal_during_the_swap_waits_until_the_new_month_is_in_place(tmp_path, monkeypatch):
+    from rotation_utils import cli
+    from rotation_utils.report import publish
+
+    out, run_dir = tmp_path / "out", tmp_path / "out" / ".run-x"
+    (out / "2026-01").mkdir(parents=True)
+    (out / "2026-01" / "index.html").write_text("old")
+    (run_dir / "2026-01").mkdir(parents=True)
+    (run_dir / "2026-01" / "index.html").write_text("new")
+    renames: list[str] = []
+    real_replace = os.replace
+
+    def replace_then_signal(a, b):
+        real_replace(a, b)
+        renames.append(Path(b).name)
+        if len(renames) == 1:  # the old report is out of the way, the new one not yet in
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.5)  # time for a handler to run, were the signal not held
+
+    monkeypatch.setattr(publish.os, "replace", replace_then_signal)
+    with pytest.raises(cli.Terminated), cli._terminate_as_interrupt():
+        publish.publish_month(run_dir / "2026-01", out, "2026-01", run_dir)
+    assert renames == [".old-2026-01", "2026-01"]
+    assert (out / "2026-01" / "index.html").read_text() == "new"
