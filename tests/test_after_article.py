@@ -68,13 +68,20 @@ def test_price_move_since_the_snapshot_bridges_the_one_day_gap(t):
     assert m.small.value == pytest.approx(IWM_0731 / IWM_0113 - 1, rel=1e-5)
     assert m.large.value == pytest.approx(SPY_0731 / SPY_0113 - 1, rel=1e-5)
     assert m.relative.as_of == "2026-07-31"
-    assert "bridged 2026-03-27->2026-03-31 on levels" in m.relative.basis
+    assert m.relative.basis == (
+        "2026-01-13 to 2026-07-31; mixed: total return to 2026-03-27, price only after (Yahoo "
+        "Finance adjusted closes then Alpha Vantage unadjusted closes; 2026-03-30 missing, "
+        "bridged on price levels)"
+    )
 
 
 def test_no_return_across_the_sector_gap(t):
     segs = A.price_segments(t["etf_close"])
     r = A.ticker_return(t["etf_close"], "XLF", "2025-12-31", "2026-07-31", segs)
-    assert r.value is None and "2026-01-01 to 2026-03-30" in r.reason
+    assert r.value is None and r.reason == (
+        "XLF prices have a provider gap 2025-12-31 -> 2026-03-31 inside the window "
+        "2025-12-31 .. 2026-07-31: no return across it"
+    )
     r = A.ticker_return(t["etf_close"], "XLF", "2026-03-31", "2026-06-30", segs)
     assert r.value == pytest.approx(XLF_0630 / XLF_0331 - 1)
     q = A.quarterly_relative_returns(t["etf_close"], "SPY", "2026-07", segments=segs)

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ClusterError, ParameterError, RotationError
+from ..paths import resolve_inside
 from .kernels import MonthJob, NotebookResult, run_month_job
 
 try:  # the optional `cluster` extra; without it this module still imports and says how to install
@@ -643,6 +644,5 @@ def _inside(folder: Path, name: Any) -> Path | None:
     dot) and the path, symlinks resolved, stays inside ``folder``; else None."""
     if not isinstance(name, str) or not _FILE_NAME.fullmatch(name) or ".." in name:
         return None
-    root = folder.resolve()
-    path = (root / name).resolve()
-    return path if path.parent == root else None
+    path = resolve_inside(folder, name)
+    return path if path is not None and path.parent == folder.resolve() else None
