@@ -19,6 +19,7 @@ import pandas as pd
 from ..errors import DataError, mask_secret
 from ._download import READ_TIMEOUT_S, DownloadError, Response, http_get
 from ._fetch import Downloader, DownloadMeta, RawFile, refuse_error_page, source_url
+from ._limits import max_bytes
 
 __all__ = [
     "PriceProvider",
@@ -161,6 +162,7 @@ def _alphavantage_download(raw: RawFile, meta: DownloadMeta | None) -> Response:
             etag=meta.etag if same else "",
             last_modified=meta.last_modified if same else "",
             label=raw.path,
+            max_bytes=max_bytes(raw.source),
         )
     except DownloadError as e:  # never show the key
         raise DownloadError(raw.url, mask_secret(e.reason, key), e.status) from None
