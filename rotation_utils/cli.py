@@ -136,6 +136,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--notebooks", help="comma-separated notebook numbers or names, e.g. 01,03")
     rep.add_argument("--with-code", action="store_true", help="show input cells in the HTML pages")
+    rep.add_argument(
+        "--force",
+        action="store_true",
+        help="run every notebook again (default: a notebook whose notebook file, code, parameters "
+        "and data as of its month are unchanged since it was published is kept as it is)",
+    )
     return p
 
 
@@ -279,6 +285,7 @@ def _report(args: argparse.Namespace) -> int:
             notebooks=notebooks,
             with_code=args.with_code,
             scheduler=scheduler,
+            force=args.force,
         )
     except ReportError as e:
         if args.debug:
@@ -288,6 +295,11 @@ def _report(args: argparse.Namespace) -> int:
         return e.exit_code
     for p in published:
         print(p / "index.html")
+    print(
+        f"rotation: {published.ran} notebook(s) ran, {published.reused} reused "
+        "(unchanged since published)",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -93,6 +93,8 @@ class NotebookResult:
     figures: dict = field(default_factory=dict)
     #: seconds spent waiting for the kernel (start or reset), executing, rendering the page
     phases: dict = field(default_factory=dict)
+    #: taken over from the published report (same fingerprint), not run
+    reused: bool = False
 
     @property
     def ok(self) -> bool:

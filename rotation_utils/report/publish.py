@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-__all__ = ["Stage", "staging", "keep_failed", "publish_month"]
+__all__ = ["Stage", "staging", "building_data", "keep_failed", "publish_month"]
 
 
 @dataclass
@@ -51,6 +51,14 @@ class Stage:
             "ROTATION_HEADLESS": "1",
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }
+
+
+def building_data() -> bool:
+    """True when a run builds its derived tables from the raw files (``ROTATION_MIRROR`` set),
+    which takes seconds; otherwise it reads the embedded ``data/`` as it is."""
+    from ..sources._fetch import mirror_dir
+
+    return mirror_dir() is not None
 
 
 def _stage_data(run_dir: Path) -> Path:
