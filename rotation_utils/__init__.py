@@ -63,7 +63,6 @@ _LAZY = {
     "year_over_year": "spreads",
     "rate_regime": "spreads",
     "at_52_week_high": "spreads",
-    "period_return": "spreads",
     # notebook helpers
     "record": "figures",
     "record_claim": "figures",

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .errors import DataError
-from .measures.prices import break_at_gaps, price_segments, segments_in_window
+from .measures.prices import (
+    break_at_gaps,
+    price_return,
+    price_segments,
+    provider_name,
+    segment_kind,
+    segments_in_window,
+)
 from .measures.prices import gaps as _gaps
 from .months import clip_to_month, month_end, parse_month
 from .provenance import provenance_of, with_provenance
@@ -16,7 +23,6 @@ from .sources.prices import Segment
 from .spreads import (
     at_52_week_high,
     expanding_percentile,
-    period_return,
     rate_regime,
     relative_pe_discount,
     relative_strength,
@@ -317,11 +323,15 @@ def rotation_test(
     for k in range(3, -1, -1):
         p = q - k
         start, end = (p - 1).end_time.normalize(), p.end_time.normalize()
-        r = {t: period_return(close[t], start, end) for t in (source, *targets, benchmark)}
+        r = {t: _value(price_return(close, t, start, end)) for t in (source, *targets, benchmark)}
         row = {f"{t} vs {benchmark}": r[t] - r[benchmark] for t in (source, *targets)}
         row.update({f"{t} vs {source}": r[t] - r[source] for t in targets})
         rows[str(p)] = row
     return pd.DataFrame(rows).T
+
+
+def _value(v) -> float:
+    return v.value if v.available else float("nan")
 
 
 def fifty_two_week_highs(close: pd.Series, start: str, end: str) -> pd.DataFrame:
@@ -476,35 +486,17 @@ def ticker_return(
     segments: dict[str, list[Segment]],
 ) -> Measured:
     """Return of ``ticker`` from its last close on or before ``start`` to its last close on or
-    before ``end`` (decimal), or unavailable when a provider gap lies in between.
-
-    The result's ``basis`` names the providers used and any short gap bridged on price levels.
-    """
-    c = close[ticker].dropna() if ticker in close else pd.Series(dtype=float)
-    if pd.Timestamp(end) < pd.Timestamp(start):
-        return Measured(None, str(pd.Timestamp(end).date()), f"the window ends before {start}")
-    a, b = c.loc[: pd.Timestamp(start)], c.loc[: pd.Timestamp(end)]
-    if a.empty or b.empty:
-        return Measured(
-            None, str(pd.Timestamp(end).date()), f"no {ticker} close on or before {start}"
-        )
-    d0, d1 = a.index[-1], b.index[-1]
-    segs = segments.get(ticker, [])
-    for last, first in _gaps(segs):
-        if d0 <= last and d1 >= first:
-            return Measured(
-                None,
-                str(d1.date()),
-                f"{ticker} has no prices from {(last + pd.Timedelta(days=1)).date()} to "
-                f"{(first - pd.Timedelta(days=1)).date()} (provider gap): no return across it",
-            )
-    used = segments_in_window(segs, d0, d1)
-    notes = [f"{s.provider} ({s.basis.split(' (')[0]})" for s in used]
-    bridges = [f"bridged {s.gap_from}->{s.start} on levels" for s in used[1:] if s.join == "levels"]
-    basis = f"{d0.date()} to {d1.date()}; " + " then ".join(notes)
-    if bridges:
-        basis += "; " + ", ".join(bridges)
-    return Measured(float(b.iloc[-1] / a.iloc[-1] - 1.0), str(d1.date()), "", basis)
+    before ``end`` (decimal), as :class:`Measured`: the one gap-aware return,
+    :func:`rotation_utils.measures.prices.price_return`, whose window and basis (total, price
+    or mixed return, providers, bridges) become the result's ``basis``."""
+    t1 = pd.Timestamp(end)
+    last = close[ticker].last_valid_index() if ticker in close else None
+    if last is not None and pd.Timestamp(start) < last < t1:
+        t1 = last  # the last close on or before ``end``: the caller has cut the table at its month
+    v = price_return(close, ticker, start, t1, segments=segments.get(ticker, []))
+    if not v.available:
+        return Measured(None, str(pd.Timestamp(end).date()), v.reason)
+    return Measured(v.value, v.as_of, "", f"{v.window}; {v.basis}")
 
 
 def price_caption(close: pd.DataFrame, tickers: list[str], month: str | None = None) -> str:
@@ -527,11 +519,14 @@ def price_caption(close: pd.DataFrame, tickers: list[str], month: str | None = N
         for i, g in enumerate(segments_in_window(segs.get(t, []), first, last)):
             lo = max(pd.Timestamp(g.start), first).date()
             hi = min(pd.Timestamp(g.end), last).date()
-            text = f"{g.provider} {lo}..{hi} ({g.basis.split(' (')[0]})"
+            text = f"{provider_name(g)} {lo}..{hi} ({segment_kind(g)})"
             if i and g.join == "levels":
-                text = f"bridged on price levels ({len(g.missing)} day(s) missing), then " + text
+                n = len(g.missing)
+                days = f"{n} day missing" if n == 1 else f"{n} days missing"
+                join = f"bridged on price levels ({days})" if n else "joined on price levels"
+                text = f"{join}, then " + text
             elif i and g.join == "gap":
-                text = "GAP, no return across it, then " + text
+                text = "a gap (no return across it), then " + text
             parts.append(text)
         lines.setdefault(f"{first.date()}..{last.date()}: " + ", ".join(parts), []).append(t)
     return "\n".join(f"Prices {', '.join(ts)} {text}." for text, ts in lines.items())

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import units
+
 __all__ = [
     "FIGURE_MIME",
     "FIGURES",
@@ -29,16 +31,8 @@ __all__ = [
 
 FIGURE_MIME = "application/vnd.rotation.figure+json"
 
-#: Units a figure may have: how a value in that unit is stored.
-UNITS = {
-    "x": "a multiple (P/E, P/B)",
-    "ratio": "a decimal fraction (0.147 = 14.7%)",
-    "percent": "a rate quoted in percent (4.25 = 4.25%)",
-    "pp": "percentage points",
-    "count": "a count",
-    "ticker": "a ticker symbol",
-    "verdict": "a claim verdict",
-}
+#: Units a figure may have (one list for figures, claims and the index: :mod:`rotation_utils.units`).
+UNITS = units.UNITS
 
 
 @dataclass(frozen=True)
@@ -53,60 +47,70 @@ class FigureSpec:
         What a reader sees, e.g. "S&P 600 forward P/E"; the record's ``basis`` (e.g. "2026E")
         is appended in parentheses by the report.
     unit : str
-        One of :data:`UNITS`.
-    fmt : str
-        Python format spec for the value in the index (e.g. ".2f", ".1%"), "" for text.
+        One of :data:`UNITS`; how the value prints follows from it
+        (:func:`rotation_utils.units.format_value`).
+    digits : int, optional
+        Decimals shown, when not the unit's default.
+    signed : bool
+        "+" on positive values (returns).
     """
 
     id: str
     label: str
     unit: str
-    fmt: str
+    digits: int | None = None
+    signed: bool = False
+
+    def shown(self, value: float | str | None) -> str:
+        """``value`` as a reader sees it, e.g. "16.19x", "+3.6 pp", "17.3% per year"."""
+        return units.format_value(value, self.unit, digits=self.digits, signed=self.signed)
 
 
-def _specs(*rows: tuple[str, str, str, str]) -> dict[str, FigureSpec]:
+def _specs(*rows: tuple) -> dict[str, FigureSpec]:
     out = {}
-    for fid, label, unit, fmt in rows:
+    for fid, label, unit, *options in rows:
         if unit not in UNITS:
             raise ValueError(f"figure {fid!r}: unknown unit {unit!r}")
-        out[fid] = FigureSpec(fid, label, unit, fmt)
+        out[fid] = FigureSpec(fid, label, unit, **(options[0] if options else {}))
     return out
+
+
+SIGNED = {"signed": True}
 
 
 #: Every headline figure a notebook may record, in the order the index lists them.
 FIGURES: dict[str, FigureSpec] = _specs(
     # 01 valuation gaps: forward = the sheet's next-year estimates; last year = last year's EPS
-    ("sp500_pe_forward", "S&P 500 forward P/E", "x", ".2f"),
-    ("sp400_pe_forward", "S&P 400 forward P/E", "x", ".2f"),
-    ("sp600_pe_forward", "S&P 600 forward P/E", "x", ".2f"),
-    ("small_large_pe_discount", "S&P 600 discount to S&P 500, forward P/E", "ratio", ".1%"),
-    ("sp500_pe_last_year", "S&P 500 P/E on last year's EPS", "x", ".2f"),
-    ("sp400_pe_last_year", "S&P 400 P/E on last year's EPS", "x", ".2f"),
-    ("sp600_pe_last_year", "S&P 600 P/E on last year's EPS", "x", ".2f"),
+    ("sp500_pe_forward", "S&P 500 forward P/E", "x"),
+    ("sp400_pe_forward", "S&P 400 forward P/E", "x"),
+    ("sp600_pe_forward", "S&P 600 forward P/E", "x"),
+    ("small_large_pe_discount", "S&P 600 discount to S&P 500, forward P/E", "ratio"),
+    ("sp500_pe_last_year", "S&P 500 P/E on last year's EPS", "x"),
+    ("sp400_pe_last_year", "S&P 400 P/E on last year's EPS", "x"),
+    ("sp600_pe_last_year", "S&P 600 P/E on last year's EPS", "x"),
     (
         "small_large_pe_discount_last_year",
         "S&P 600 discount to S&P 500, P/E on last year's EPS",
         "ratio",
-        ".1%",
     ),
-    ("sp500_pe_next_year", "S&P 500 P/E on next year's EPS, latest weekly estimate", "x", ".2f"),
-    ("small_big_pb_ratio", "P/B of smallest vs biggest size quintile", "ratio", ".3f"),
-    ("small_big_pb_percentile", "Percentile of that P/B ratio since 1926", "ratio", ".0%"),
+    ("sp500_pe_next_year", "S&P 500 P/E on next year's EPS, latest weekly estimate", "x"),
+    ("small_big_pb_ratio", "P/B of smallest vs biggest size quintile", "x"),
+    ("small_big_pb_percentile", "Percentile of that P/B ratio since 1926", "ratio", {"digits": 0}),
     # 02 earnings growth
-    ("sp500_eps_growth_2026e", "S&P 500 operating EPS growth, 2026E", "ratio", ".1%"),
-    ("sp600_eps_growth_2026e", "S&P 600 operating EPS growth, 2026E", "ratio", ".1%"),
-    ("sp500_eps_growth_5y", "S&P 500 projected 5-year EPS growth", "ratio", ".1%"),
-    ("sp600_eps_growth_5y", "S&P 600 projected 5-year EPS growth", "ratio", ".1%"),
-    # 03 sector rotation
-    ("iwm_spy_relative_12m", "IWM minus SPY, 12-month return", "ratio", "+.1%"),
+    ("sp500_eps_growth_2026e", "S&P 500 operating EPS growth, 2026E", "ratio"),
+    ("sp600_eps_growth_2026e", "S&P 600 operating EPS growth, 2026E", "ratio"),
+    ("sp500_eps_growth_5y", "S&P 500 projected 5-year EPS growth", "per_year"),
+    ("sp600_eps_growth_5y", "S&P 600 projected 5-year EPS growth", "per_year"),
+    # 03 sector rotation: a difference of two returns is in percentage points
+    ("iwm_spy_relative_12m", "IWM minus SPY, 12-month return", "ratio_diff"),
     # 04 macro drivers
-    ("t10y2y", "10-year minus 2-year Treasury spread", "pp", "+.2f"),
-    ("fed_funds", "Effective fed funds rate", "percent", ".2f"),
-    ("core_cpi_yoy", "Core CPI, year over year", "ratio", ".1%"),
-    ("smb_12m", "Small minus big (SMB), 12-month return", "ratio", "+.1%"),
+    ("t10y2y", "10-year minus 2-year Treasury spread", "pp"),
+    ("fed_funds", "Effective fed funds rate", "percent"),
+    ("core_cpi_yoy", "Core CPI, year over year", "ratio"),
+    ("smb_12m", "Small minus big (SMB), 12-month return", "ratio", SIGNED),
     # 06 after the article
-    ("iwm_spy_since_article", "IWM minus SPY since the article", "ratio", "+.1%"),
-    ("best_sector_since_article", "Best sector SPDR since the article", "ticker", ""),
+    ("iwm_spy_since_article", "IWM minus SPY since the article", "ratio_diff"),
+    ("best_sector_since_article", "Best sector SPDR after the article", "ticker"),
 )
 
 
@@ -151,7 +155,7 @@ def figure_spec(fid: str) -> FigureSpec:
         return FIGURES[fid]
     if fid.startswith(CLAIM_PREFIX) and len(fid) > len(CLAIM_PREFIX):
         cid = fid[len(CLAIM_PREFIX) :]
-        return FigureSpec(fid, f"Claim {cid}", "verdict", "")
+        return FigureSpec(fid, f"Claim {cid}", "verdict")
     raise KeyError(f"unregistered figure id {fid!r}: add it to rotation_utils.figures.FIGURES")
 
 
@@ -177,7 +181,7 @@ def _shown(payload: dict[str, Any], spec: FigureSpec) -> str:
     v = payload["value"]
     if v is None:
         return f"{spec.label}: no value ({payload.get('reason', '')})"
-    shown = format(v, spec.fmt) if spec.fmt and not isinstance(v, str) else str(v)
+    shown = spec.shown(v)
     basis = f" ({payload['basis']})" if payload.get("basis") else ""
     return f"{spec.label}{basis} = {shown} (as of {payload['as_of']})"
 

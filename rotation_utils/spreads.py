@@ -36,7 +36,6 @@ __all__ = [
     "year_over_year",
     "rate_regime",
     "at_52_week_high",
-    "period_return",
 ]
 
 T = TypeVar("T", float, pd.Series, pd.DataFrame, np.ndarray)
@@ -336,14 +335,3 @@ def at_52_week_high(close: pd.Series, *, window: int = 252) -> pd.Series:
     day). False until a full window exists."""
     roll = close.rolling(window, min_periods=window).max()
     return (close >= roll) & roll.notna()
-
-
-def period_return(close: pd.Series, start: object, end: object) -> float:
-    """Return from the last close on or before ``start`` to the last close on or before ``end``
-    (decimal). Raises if there is no close on or before ``start``."""
-    c = close.dropna()
-    a = c.loc[:start]
-    b = c.loc[:end]
-    if a.empty or b.empty:
-        raise ParameterError("start", f"no close on or before {start}")
-    return float(b.iloc[-1] / a.iloc[-1] - 1.0)

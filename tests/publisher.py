@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import gzip
 import hashlib
 import io
 import json
@@ -97,8 +98,11 @@ class Publisher:
 
     def then(self, key: str, *behaviours: tuple) -> None:
         """Answer the next requests for ``key`` with these, one each, then normally again:
-        ``("status", 404)``, ``("body", bytes)`` (200 with that body), ``("cut", n)`` (the real
-        Content-Length, only n bytes, then close), ``("slow", seconds)``."""
+        ``("status", 404)`` (or ``("status", 503, "3")`` with that Retry-After), ``("body",
+        bytes)`` (200 with that body), ``("cut", n)`` (the real Content-Length, only n bytes,
+        then close), ``("slow", seconds)``, ``("gzip",)`` (the body gzip-encoded whatever was
+        asked), ``("junk", n)`` (n bytes of junk, no Content-Length), ``("trickle", seconds)``
+        (one byte per interval)."""
         with self.lock:
             self.queued[key].extend(behaviours)
 
@@ -192,6 +196,8 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "status":
             code = behaviour[1]
             extra = {"Retry-After": "0"} if code == 429 else {}
+            if len(behaviour) > 2:
+                extra = {"Retry-After": behaviour[2]}
             return self._send(key, code, f"{code}\n".encode(), "text/plain", extra)
         if kind == "body":
             return self._send(
@@ -221,13 +227,42 @@ class _Handler(BaseHTTPRequestHandler):
                 headers,
                 length=len(doc.body),
             )
+        if kind == "gzip":
+            headers["Content-Encoding"] = "gzip"
+            return self._send(
+                key, 200, gzip.compress(doc.body), "application/octet-stream", headers
+            )
+        if kind == "junk":
+            return self._send_junk(key, behaviour[1])
+        if kind == "trickle":
+            return self._send(
+                key, 200, doc.body, "application/octet-stream", headers, every=behaviour[1]
+            )
         if kind == "slow":
             return self._send(
                 key, 200, doc.body, "application/octet-stream", headers, over=behaviour[1]
             )
         return self._send(key, 200, doc.body, "application/octet-stream", headers)
 
-    def _send(self, key, code, body, ctype, headers=None, *, length=None, over=0.0) -> None:
+    def _send_junk(self, key, n: int) -> None:
+        pub: Publisher = self.server.publisher  # type: ignore[attr-defined]
+        with pub.lock:
+            pub.hits.append((key, 200))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Connection", "close")  # the body ends when the connection does
+        self.close_connection = True
+        self.end_headers()
+        chunk = (b"junk," * 13107)[: 1 << 16]
+        try:
+            for _ in range(n >> 16):
+                self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _send(
+        self, key, code, body, ctype, headers=None, *, length=None, over=0.0, every=0.0
+    ) -> None:
         pub: Publisher = self.server.publisher  # type: ignore[attr-defined]
         with pub.lock:
             pub.hits.append((key, code))
@@ -245,7 +280,12 @@ class _Handler(BaseHTTPRequestHandler):
         if code == 304:
             return
         try:
-            if over:
+            if every:
+                for i in range(len(body)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(every)
+            elif over:
                 n = 64
                 step = max(1, len(body) // n)
                 for i in range(0, len(body), step):

@@ -68,13 +68,20 @@ def test_price_move_since_the_snapshot_bridges_the_one_day_gap(t):
     assert m.small.value == pytest.approx(IWM_0731 / IWM_0113 - 1, rel=1e-5)
     assert m.large.value == pytest.approx(SPY_0731 / SPY_0113 - 1, rel=1e-5)
     assert m.relative.as_of == "2026-07-31"
-    assert "bridged 2026-03-27->2026-03-31 on levels" in m.relative.basis
+    assert m.relative.basis == (
+        "2026-01-13 to 2026-07-31; mixed: total return to 2026-03-27, price only after (Yahoo "
+        "Finance adjusted closes then Alpha Vantage unadjusted closes; 2026-03-30 missing, "
+        "bridged on price levels)"
+    )
 
 
 def test_no_return_across_the_sector_gap(t):
     segs = A.price_segments(t["etf_close"])
     r = A.ticker_return(t["etf_close"], "XLF", "2025-12-31", "2026-07-31", segs)
-    assert r.value is None and "2026-01-01 to 2026-03-30" in r.reason
+    assert r.value is None and r.reason == (
+        "XLF prices have a provider gap 2025-12-31 -> 2026-03-31 inside the window "
+        "2025-12-31 .. 2026-07-31: no return across it"
+    )
     r = A.ticker_return(t["etf_close"], "XLF", "2026-03-31", "2026-06-30", segs)
     assert r.value == pytest.approx(XLF_0630 / XLF_0331 - 1)
     q = A.quarterly_relative_returns(t["etf_close"], "SPY", "2026-07", segments=segs)
@@ -92,7 +99,12 @@ def test_captions_give_each_tickers_own_dates(t):
     assert "Prices SPY 2005-01-03..2026-01-30" in cap
     assert "Prices XLK 2006-01-03..2025-12-31" in cap
     cap = A.price_caption(t["etf_close"], ["XLK"], "2026-07")
-    assert "GAP, no return across it, then alphavantage_2026 2026-03-31..2026-07-31" in cap
+    assert cap == (
+        "Prices XLK 2006-01-03..2026-07-31: Yahoo Finance adjusted closes 2006-01-03..2025-12-31 "
+        "(total return), a gap (no return across it), then Alpha Vantage unadjusted closes "
+        "2026-03-31..2026-07-31 (price return)."
+    )
+    assert "yahoo_" not in cap and "alphavantage_" not in cap
 
 
 def test_iwm_vs_spy_since_the_article_by_hand(t):
@@ -173,3 +185,17 @@ def test_latest_macro_is_typed_and_says_what_is_missing(t):
     assert any("FRED monthly data end **2026-01**" in n for n in notes)
     early, _ = A.latest_macro(A.macro_frame(t["fred_monthly"], "1990-01"), "1990-01")
     assert not early["fed_funds"].available and "no fed funds rate" in early["fed_funds"].reason
+
+
+def test_best_sector_says_its_window_is_not_since_the_article(t):
+    rank = X.sector_ranking(t["etf_close"], "2026-01-13", "2026-07")
+    best = X.best_sector(rank, t["etf_close"], "2026-01-13")
+    assert best.value == "XLK" and best.window.start == "2026-03-31"
+    assert best.basis == (
+        "2026-03-31 to 2026-07-31, the first window after the article (2026-01-13) in which all "
+        f"11 sector SPDRs have prices; XLK minus SPY {rank.loc['XLK', 'relative'] * 100:+.1f} pp; "
+        "price return"
+    )
+    assert rank.loc["XLK", "relative"] == pytest.approx(
+        (XLK_0731 / XLK_0331 - 1) - (SPY_0731 / SPY_0331 - 1), rel=1e-6
+    )

@@ -257,13 +257,13 @@ def test_corrupt_cache_entry_is_rebuilt(fake_mirror, isolated_cache, capsys):
     fake_mirror("fred/DFF.csv", "observation_date,DFF\n2026-01-01,4.3\n")
     assert main(["data", "show", "fred/DFF"]) == 0
     (entry,) = (isolated_cache / "parsed").glob("*/*")
-    entry.write_bytes(b"\x80\x05 truncated pickle")
+    entry.write_bytes(b"PK\x03\x04 a truncated entry")
     capsys.readouterr()
     assert main(["data", "show", "fred/DFF"]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines()[1] == "2026-01,4.3"
     assert err.splitlines() == [
-        f"rotation: cache entry {entry} unreadable (UnpicklingError); rebuilding"
+        f"rotation: cache entry {entry} unreadable (BadZipFile); rebuilding"
     ]
 
 

@@ -208,15 +208,26 @@ def test_truncated_xlsx_is_refused(publisher, isolated_cache, capsys):
     assert not _cached(isolated_cache, "spglobal/sp-500-eps-est.xlsx").exists()
 
 
-def test_transfer_shorter_than_content_length_is_refused(publisher, mirror, isolated_cache, capsys):
-    publisher.then("fred/DGS10", ("cut", 1000))
+def test_transfer_shorter_than_content_length_twice_is_refused(
+    publisher, mirror, isolated_cache, capsys
+):
+    publisher.then("fred/DGS10", ("cut", 1000), ("cut", 1000))
     assert main(["data", "refresh", "fred/DGS10"]) == 1
     n = len(_dgs10(mirror))
     assert capsys.readouterr().out == (
         f"fred/DGS10: failed (truncated: the connection closed after 1000 of {n} bytes; "
-        "no earlier copy)\n"
+        "tried twice; no earlier copy)\n"
     )
     assert not _cached(isolated_cache, "fred/DGS10.csv").exists()
+    assert publisher.statuses("fred/DGS10") == [200, 200]
+
+
+def test_a_body_cut_once_is_asked_for_again(publisher, mirror, isolated_cache, capsys):
+    publisher.then("fred/DGS10", ("cut", 1000))
+    assert main(["data", "refresh", "fred/DGS10"]) == 0
+    assert capsys.readouterr().out.startswith("fred/DGS10: downloaded (through ")
+    assert _cached(isolated_cache, "fred/DGS10.csv").read_bytes() == _dgs10(mirror)
+    assert publisher.statuses("fred/DGS10") == [200, 200]
 
 
 def test_csv_cut_mid_line_is_refused(publisher, mirror, isolated_cache, capsys):
@@ -512,7 +523,8 @@ def test_a_cached_copy_without_its_record_is_revalidated(publisher, isolated_cac
 def test_5xx_three_times_fails_and_keeps_the_good_copy(publisher, monkeypatch, capsys):
     from rotation_utils.sources import _download
 
-    monkeypatch.setattr(_download, "BACKOFF_S", (0.0, 0.0))
+    monkeypatch.setattr(_download, "BACKOFF_FACTOR", 0.0)
+    _download._SESSIONS.clear()  # the retry policy is made with the session
     assert main(["data", "refresh", "fred/DFF"]) == 0
     meta = download_meta(fred_raw_file("DFF"))
     capsys.readouterr()

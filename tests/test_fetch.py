@@ -19,7 +19,7 @@ FRED_B = "observation_date,DFF\n2026-01-01,4.00\n2026-02-01,3.50\n"
 
 
 def _entries(cache: Path) -> list[Path]:
-    return sorted((cache / "parsed").glob("*/*.pkl"))
+    return sorted((cache / "parsed").glob("*/*.zip"))
 
 
 def test_changed_mirror_file_is_reparsed(fake_mirror, isolated_cache):
@@ -36,12 +36,12 @@ def test_corrupt_cache_entry_is_rebuilt_not_trusted(fake_mirror, isolated_cache,
     fake_mirror("fred/DFF.csv", FRED_A)
     read_fred("DFF")
     (entry,) = _entries(isolated_cache)
-    entry.write_bytes(entry.read_bytes()[:40])  # truncated pickle
+    entry.write_bytes(entry.read_bytes()[:40])  # a truncated entry
     capsys.readouterr()
     assert read_fred("DFF").iloc[-1] == 3.75
     assert entry.stat().st_size > 40  # rewritten
     err = capsys.readouterr().err.splitlines()
-    assert err == [f"rotation: cache entry {entry} unreadable (UnpicklingError); rebuilding"]
+    assert err == [f"rotation: cache entry {entry} unreadable (BadZipFile); rebuilding"]
     capsys.readouterr()
     read_fred("DFF")
     assert capsys.readouterr().err == ""  # rebuilt once, then read quietly
@@ -60,7 +60,7 @@ def test_cache_key_is_raw_hash_parser_version_and_pandas_major(
     read_fred("DFF")
     sha = hashlib.sha256(FRED_A.encode()).hexdigest()
     major = pd.__version__.split(".")[0]
-    assert [e.name for e in _entries(isolated_cache)] == [f"{sha}-p1-pd{major}.pkl"]
+    assert [e.name for e in _entries(isolated_cache)] == [f"{sha}-p1-pd{major}-e1.zip"]
     monkeypatch.setattr(fred, "PARSER_VERSION", "2")  # a changed parser gets a new entry
     read_fred("DFF")
     assert len(_entries(isolated_cache)) == 2

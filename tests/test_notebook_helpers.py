@@ -126,7 +126,7 @@ def test_figure_registry_rejects_unknown_ids_and_wrong_units():
         figure_payload("sp600_pe_typo", 1.0, as_of="2026-01", source="s")
     with pytest.raises(ValueError, match="does not match the registry's 'x'"):
         figure_payload("sp500_pe_forward", 22.0, unit="ratio", as_of="2026-01", source="s")
-    assert figure_spec("claim_C9") == FigureSpec("claim_C9", "Claim C9", "verdict", "")
+    assert figure_spec("claim_C9") == FigureSpec("claim_C9", "Claim C9", "verdict")
     for spec in FIGURES.values():
         assert spec.unit in UNITS and spec.label
 

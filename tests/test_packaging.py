@@ -11,6 +11,7 @@ CONDA_NAMES = {
     "matplotlib": "matplotlib-base",
     "jupyter-client": "jupyter_client",
     "dask[distributed]": "distributed",  # conda-forge's distributed brings dask-core with it
+    "bleach[css]": "bleach-with-css",  # conda-forge's name for bleach plus tinycss2
 }
 
 

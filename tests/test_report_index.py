@@ -100,13 +100,17 @@ def test_values_carry_their_units_and_changes_their_units():
     assert format_value(0.14696, figure_spec("small_large_pe_discount")) == "14.7%"
     assert format_value(0.6765, figure_spec("t10y2y")) == "+0.68 pp"
     assert format_value(3.64, figure_spec("fed_funds")) == "3.64%"
-    assert format_value(0.190412, figure_spec("small_big_pb_ratio")) == "0.190"
+    assert format_value(0.190412, figure_spec("small_big_pb_ratio")) == "0.190x"
+    assert format_value(0.0365, figure_spec("iwm_spy_since_article")) == "+3.6 pp"
+    assert format_value(0.173104, figure_spec("sp500_eps_growth_5y")) == "17.3% per year"
+    assert format_value(0.02, figure_spec("smb_12m")) == "+2.0%"
     assert format_value(None, figure_spec("fed_funds")) == "n/a"
     # change: multiples in x, ratios shown in percent in pp, rates in pp
     assert format_change(26.0, 25.5, figure_spec("sp500_pe_forward")) == "+0.50x"
     assert format_change(0.2891, 0.2750, figure_spec("small_large_pe_discount")) == "+1.4 pp"
     assert format_change(3.39, 3.64, figure_spec("fed_funds")) == "-0.25 pp"
-    assert format_change(0.195, 0.190, figure_spec("small_big_pb_ratio")) == "+0.005"
+    assert format_change(0.195, 0.190, figure_spec("small_big_pb_ratio")) == "+0.005x"
+    assert format_change(0.05, 0.0365, figure_spec("iwm_spy_since_article")) == "+1.4 pp"
     assert format_change(1.0, None, figure_spec("fed_funds")) == ""
 
 

@@ -1,7 +1,8 @@
 """The metric catalog: every name a claims file may use, what it means and how it is computed.
 
 A metric name is ``family[:arg[:arg]][@YYYY-MM-DD]``, e.g. ``pe_forward:S&P 600``,
-``pe_forward:S&P 500:Financials@2025-12-31`` or ``return:XLF:2025-09-30:2025-12-31``.
+``pe_forward:S&P 500:Financials@2025-12-31``, ``return:XLF:2025-09-30:2025-12-31`` or
+``beta:IWM:SPY:2026-01-02:2026-03-31``.
 :func:`parse_metric` validates a name without touching data (claims files are checked with it);
 :func:`evaluate` computes it as of a report month and returns a :class:`Value`: the number with
 its unit, as-of date, basis and source, or ``None`` with the reason it is not available (never a
@@ -21,12 +22,14 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from ..analysis import PEBasis, pe_basis, size_pb_ratio, snapshot_availability
+from ..errors import RotationError
+from ..measures import risk
 from ..measures.prices import price_return
 from ..months import clip_to_month, month_end, parse_month
 from ..provenance import provenance_of
 from ..results import Value
 from ..sources.fred import FRED_SERIES
-from ..sources.prices import SECTOR_ETFS
+from ..sources.prices import REPORT_TICKERS, SECTOR_ETFS, TICKER_PATTERN
 from ..units import format_value
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "metric_label",
     "history",
     "window_return",
+    "price_table",
 ]
 
 INDEXES = ("S&P 500", "S&P 400", "S&P 600")
@@ -49,7 +53,8 @@ SECTORS = tuple(sorted(SECTOR_ETFS.values()))
 _SPDR_OF_SECTOR = {v: k for k, v in SECTOR_ETFS.items()}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
-_TICKER = re.compile(r"^[A-Z][A-Z0-9.\-^]{0,9}$")
+#: A ticker as the price loaders accept it (no "^": the VIX index is ``VIX``).
+_TICKER = TICKER_PATTERN
 _FRED_UNITS = {"DFF": "percent", "DGS10": "percent", "T10Y2Y": "pp", "CPILFESL": "index"}
 #: Longest stretch between two rows of a daily price table that is not a gap (a long weekend).
 _MAX_ROW_GAP = pd.Timedelta(days=5)
@@ -103,6 +108,8 @@ class Context:
 
     #: P/E bases computed once per sector for this context (the tables do not change in it).
     pe_bases: dict[str, PEBasis] = field(default_factory=dict, repr=False)
+    #: Close tables of tickers outside ``etf_close``, or why there is none, read once each.
+    price_tables: dict[str, pd.DataFrame | str] = field(default_factory=dict, repr=False)
 
     def pe_basis(self, sector: str) -> PEBasis:
         """:func:`rotation_utils.analysis.pe_basis` of the S&P DJI table, once per sector."""
@@ -178,15 +185,34 @@ def _check_pb(args: tuple[str, ...]) -> None:
         raise ValueError("options are 'ex_hibm' and 'july'")
 
 
-def _check_return(args: tuple[str, ...]) -> None:
-    if not 2 <= len(args) <= 3:
-        raise ValueError("expected return:<TICKER>:<start YYYY-MM-DD>[:<end YYYY-MM-DD>]")
-    if not _TICKER.match(args[0]):
-        raise ValueError(f"{args[0]!r} is not a ticker")
-    for d in args[1:]:
-        if not _DATE.match(d):
-            raise ValueError(f"{d!r} is not a date YYYY-MM-DD")
-        pd.Timestamp(d)  # raises on 2025-02-30
+def _check_tickers_dates(
+    family: str, tickers: int, dates: tuple[int, int]
+) -> Callable[[tuple[str, ...]], None]:
+    """The check of ``family:<TICKER>...:<date>...``: ``tickers`` tickers, then between
+    ``dates[0]`` and ``dates[1]`` dates (``return``, ``drawdown``, ``beta``, ``close``, ...)."""
+    names = ["<TICKER>"] if tickers == 1 else [f"<{c}>" for c in "AB"[:tickers]]
+    if dates == (1, 1):
+        names.append("<YYYY-MM-DD>")
+    else:
+        names += ["<start YYYY-MM-DD>", "[:<end YYYY-MM-DD>]"]
+    expected = f"expected {family}:" + ":".join(names).replace(":[", "[")
+
+    def check(args: tuple[str, ...]) -> None:
+        if not tickers + dates[0] <= len(args) <= tickers + dates[1]:
+            raise ValueError(expected)
+        for t in args[:tickers]:
+            if not _TICKER.match(t):
+                hint = f" (write {t.lstrip('^')})" if t.startswith("^") else ""
+                raise ValueError(f"{t!r} is not a ticker{hint}")
+        for d in args[tickers:]:
+            if not _DATE.match(d):
+                raise ValueError(f"{d!r} is not a date YYYY-MM-DD")
+            pd.Timestamp(d)  # raises on 2025-02-30
+
+    return check
+
+
+_check_return = _check_tickers_dates("return", 1, (1, 2))
 
 
 def _check_fred(args: tuple[str, ...]) -> None:
@@ -388,18 +414,109 @@ def _pb_value(ctx: Context, ref: MetricRef) -> Value:
 # --- prices ------------------------------------------------------------------------------------
 
 
+def price_table(ctx: Context, ticker: str) -> pd.DataFrame | str:
+    """The daily close table that holds ``ticker``, or why there is none.
+
+    ``etf_close`` for the report's tickers (SPY, IWM, QQQ, the sector SPDRs); for any other
+    ticker, ``ctx.tables["prices/<TICKER>"]`` when given, else its own table read once per
+    context from every provider that has it
+    (:func:`rotation_utils.sources.prices.close_table`: the same splice, segments and gap
+    rule). Without ``ROTATION_MIRROR`` only the tickers of
+    :data:`rotation_utils.catalog.PRICE_TICKERS` are downloaded. A ticker no provider has is
+    a reason, never an error: its claim is not checkable.
+    """
+    close = ctx.table("etf_close")
+    if ticker in close.columns or ticker in REPORT_TICKERS:
+        return close  # a report ticker missing from etf_close says so through the measure
+    if f"prices/{ticker}" in ctx.tables:
+        return ctx.tables[f"prices/{ticker}"]
+    if ticker not in ctx.price_tables:
+        ctx.price_tables[ticker] = _read_closes(ticker)
+    return ctx.price_tables[ticker]
+
+
+def _read_closes(ticker: str) -> pd.DataFrame | str:
+    from ..catalog import PRICE_TICKERS
+    from ..sources._fetch import mirror_dir
+    from ..sources.prices import close_table
+
+    if not _TICKER.match(ticker):  # never put a name that is not a ticker in a path
+        return f"{ticker!r} is not a ticker"
+    if mirror_dir() is None and ticker not in PRICE_TICKERS:
+        return (
+            f"no prices for {ticker}: not in the price table, and without ROTATION_MIRROR only "
+            f"{', '.join(PRICE_TICKERS)} are read"
+        )
+    try:
+        return close_table([ticker])
+    except RotationError as e:
+        return f"no prices for {ticker}: {e}"
+
+
+def _no_table(name: str, subject: str, measure: str, unit: str, reason: str) -> Value:
+    return Value(None, unit, reason=reason, name=name, subject=subject, measure=measure)
+
+
 def window_return(ctx: Context, ticker: str, start: str, end: str | None = None) -> Value:
     """The return of ``ticker`` from its close on or before ``start`` to its close on or before
-    ``end`` (default: the report month's last close), from the ``etf_close`` table: the one
-    gap-aware return, :func:`rotation_utils.measures.prices.price_return`, whose basis says
-    whether it is a total, price or mixed return."""
+    ``end`` (default: the report month's last close), from its close table
+    (:func:`price_table`): the one gap-aware return,
+    :func:`rotation_utils.measures.prices.price_return`, whose basis says whether it is a
+    total, price or mixed return."""
     name = f"return:{ticker}:{start}" + (f":{end}" if end else "")
-    return price_return(ctx.table("etf_close"), ticker, start, end, month=ctx.month, name=name)
+    table = price_table(ctx, ticker)
+    if isinstance(table, str):
+        return _no_table(name, ticker, "return", "ratio", table)
+    return price_return(table, ticker, start, end, month=ctx.month, name=name)
 
 
 def _return(ctx: Context, ref: MetricRef) -> Value:
     v = window_return(ctx, ref.args[0], ref.args[1], ref.args[2] if len(ref.args) > 2 else None)
     return replace(v, name=ref.name)
+
+
+# --- risk on the daily closes -----------------------------------------------------------------
+
+
+def _one_ticker(
+    measure: Callable[..., Value], unit: str, what: str
+) -> Callable[[Context, MetricRef], Value]:
+    """``family:<TICKER>:<start>[:<end>]`` computed by ``measure`` (:mod:`..measures.risk`)."""
+
+    def compute(ctx: Context, ref: MetricRef) -> Value:
+        t, start, *end = ref.args
+        table = price_table(ctx, t)
+        if isinstance(table, str):
+            return _no_table(ref.name, t, what, unit, table)
+        return measure(table, t, start, end[0] if end else None, month=ctx.month, name=ref.name)
+
+    return compute
+
+
+def _two_tickers(
+    measure: Callable[..., Value], what: str, joint: str
+) -> Callable[[Context, MetricRef], Value]:
+    """``family:<A>:<B>:<start>[:<end>]`` computed by ``measure`` (correlation, beta)."""
+
+    def compute(ctx: Context, ref: MetricRef) -> Value:
+        a, b, start, *end = ref.args
+        ta, tb = price_table(ctx, a), price_table(ctx, b)
+        for table in (ta, tb):
+            if isinstance(table, str):
+                return _no_table(ref.name, f"{a}{joint}{b}", what, "x", table)
+        return measure(
+            ta, a, b, start, end[0] if end else None, month=ctx.month, name=ref.name, other=tb
+        )
+
+    return compute
+
+
+def _close(ctx: Context, ref: MetricRef) -> Value:
+    t, date = ref.args
+    table = price_table(ctx, t)
+    if isinstance(table, str):
+        return _no_table(ref.name, t, "close", "index", table)
+    return risk.close_on(table, t, date, month=ctx.month, name=ref.name)
 
 
 # --- FRED --------------------------------------------------------------------------------------
@@ -536,6 +653,11 @@ _LABELS: dict[str, Callable[[MetricRef, pd.DataFrame | None], tuple[str, str]]] 
     "eps_growth_5y": _index_label("projected 5-year EPS growth"),
     "pb_small_big": lambda r, f: ("small/big", "P/B ratio"),
     "return": lambda r, f: (r.args[0], "return"),
+    "drawdown": lambda r, f: (r.args[0], "drawdown"),
+    "volatility": lambda r, f: (r.args[0], "volatility"),
+    "correlation": lambda r, f: (f"{r.args[0]} and {r.args[1]}", "correlation of daily returns"),
+    "beta": lambda r, f: (f"{r.args[0]} on {r.args[1]}", "beta"),
+    "close": lambda r, f: (r.args[0], "close"),
     "fred": lambda r, f: ("", _series_title(r.args[0])),
     "fred_change": lambda r, f: ("", f"change in the {_series_title(r.args[0])}"),
     "fact": lambda r, f: _fact_label(r.args[0], f),
@@ -606,6 +728,58 @@ CATALOG: dict[str, MetricSpec] = {
             "unadjusted ones, 'mixed' when the window joins both; not available across a gap",
             _args_no_at(_check_return),
             _return,
+        ),
+        MetricSpec(
+            "drawdown",
+            "drawdown:<TICKER>:<start>[:<end>]",
+            "ratio",
+            "daily ETF closes (etf_close, or the ticker's own)",
+            "largest peak-to-trough fall of the daily closes from the close on or before start to "
+            "the close on or before end (default: the report month's last close), a negative "
+            "decimal or 0; the basis says total, price or mixed; not available across a gap",
+            _args_no_at(_check_tickers_dates("drawdown", 1, (1, 2))),
+            _one_ticker(risk.drawdown, "ratio", "drawdown"),
+        ),
+        MetricSpec(
+            "volatility",
+            "volatility:<TICKER>:<start>[:<end>]",
+            "ratio",
+            "daily ETF closes (etf_close, or the ticker's own)",
+            "annualised volatility: standard deviation (ddof=1) of daily log returns in the "
+            "window x sqrt(252), a decimal per year; not available across a gap",
+            _args_no_at(_check_tickers_dates("volatility", 1, (1, 2))),
+            _one_ticker(risk.volatility, "ratio", "volatility"),
+        ),
+        MetricSpec(
+            "correlation",
+            "correlation:<A>:<B>:<start>[:<end>]",
+            "x",
+            "daily ETF closes (etf_close, or the ticker's own)",
+            "Pearson correlation of A's and B's daily simple returns on the dates both have a "
+            "close in the window, -1 .. 1; not available across a gap in either",
+            _args_no_at(_check_tickers_dates("correlation", 2, (1, 2))),
+            _two_tickers(risk.correlation, "correlation of daily returns", " and "),
+        ),
+        MetricSpec(
+            "beta",
+            "beta:<A>:<B>:<start>[:<end>]",
+            "x",
+            "daily ETF closes (etf_close, or the ticker's own)",
+            "beta of A on B: cov(A, B) / var(B) of daily simple returns on the dates both have a "
+            "close in the window (ddof=1); not available across a gap in either",
+            _args_no_at(_check_tickers_dates("beta", 2, (1, 2))),
+            _two_tickers(risk.beta, "beta", " on "),
+        ),
+        MetricSpec(
+            "close",
+            "close:<TICKER>:<date>",
+            "index",
+            "daily ETF closes (etf_close, or the ticker's own)",
+            "the close on or before the date, in US$ (index points for VIX): the traded price on "
+            "unadjusted closes, a dividend-adjusted level on adjusted ones (the basis says "
+            "which); not available inside a provider gap or after the report month",
+            _args_no_at(_check_tickers_dates("close", 1, (1, 1))),
+            _close,
         ),
         MetricSpec(
             "fred",

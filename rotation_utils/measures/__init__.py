@@ -2,6 +2,8 @@
 
 - :mod:`.prices`: the one gap-aware return, which knows the basis of every provider segment it
   crosses (total return, price return, or mixed), and the price captions;
+- :mod:`.risk`: drawdown, volatility, correlation, beta and the close on a date, on the same
+  closes and the same gap rule (:func:`.prices.window_closes`);
 - :mod:`.valuation`: P/E on the S&P DJI sheet, the small/big P/B ratio;
 - :mod:`.earnings`: EPS growth and estimate history;
 - :mod:`.macro`: FRED rates, the policy and curve regimes;

@@ -25,8 +25,11 @@ __all__ = [
     "segments_in_window",
     "gaps",
     "break_at_gaps",
+    "window_closes",
     "return_basis",
     "price_return",
+    "provider_name",
+    "segment_kind",
 ]
 
 #: How a reader knows each price provider (mirror folders and online providers).
@@ -71,6 +74,11 @@ def break_at_gaps(series: pd.Series, segments: list[Segment]) -> list[pd.Series]
         lo = first
     runs.append(s.loc[lo:] if lo is not None else s)
     return [r for r in runs if not r.empty]
+
+
+def segment_kind(segment: Segment) -> str:
+    """What a return over ``segment``'s closes is: "total return" or "price return"."""
+    return _KIND.get(segment.basis, "return")
 
 
 def provider_name(segment: Segment) -> str:
@@ -118,22 +126,23 @@ def _unavailable(name: str, ticker: str, reason: str) -> Value:
     return Value(None, "ratio", reason=reason, name=name, subject=ticker, measure="return")
 
 
-def price_return(
+def window_closes(
     close: pd.DataFrame,
     ticker: str,
     start: object,
     end: object | None = None,
     *,
     month: MonthLike | None = None,
-    name: str = "",
-) -> Value:
-    """Return of ``ticker`` from its last close on or before ``start`` to its last close on or
-    before ``end`` (default: the end of ``month``), as a decimal ratio.
+    segments: list[Segment] | None = None,
+) -> pd.Series | str:
+    """The closes of ``ticker`` from its last close on or before ``start`` to its last close on
+    or before ``end`` (default: the end of ``month``), or why there are none: the gap rule.
 
-    The one gap-aware return: not available across a provider gap, across a missing close that
-    the splice did not bridge, or across a stretch of more than :data:`MAX_ROW_GAP` without rows;
-    never with a close dated after ``month``. The Value's ``window`` gives the two closes used,
-    its ``measure`` and ``basis`` what the return is made of (:func:`return_basis`).
+    The one place the gap rule is written (:func:`price_return` and every measure of
+    :mod:`.risk` use it): refused across a provider gap, across a missing close that the splice
+    did not bridge, or across a stretch of more than :data:`MAX_ROW_GAP` without rows; never with
+    a close dated after ``month``. Days the splice bridged on price levels are left out, so the
+    series has no missing value.
 
     Parameters
     ----------
@@ -144,39 +153,46 @@ def price_return(
         ``end`` defaults to the end of ``month``.
     month : Month, optional
         The report month: no close after its end is used.
-    name : str
-        The metric name the Value answers (claims).
+    segments : list of Segment, optional
+        ``ticker``'s provider segments when ``close`` is a slice that lost its provenance
+        (default: those recorded with ``close``).
+
+    Returns
+    -------
+    Series or str
+        The closes (US dollars, or index points for an index) by date, oldest first, first and
+        last being the two closes a return over the window uses; or the reason as text.
+
+    Raises
+    ------
+    ValueError
+        Neither ``end`` nor ``month`` is given.
     """
     m = Month.parse(month) if month is not None else None
-    src = provenance_of(close).caption()
     if ticker not in close:
-        return _unavailable(name, ticker, f"no prices for {ticker} in the price table")
+        return f"no prices for {ticker} in the price table"
     if end is None and m is None:
-        raise ValueError("price_return needs an end date or a month")
+        raise ValueError("a price window needs an end date or a month")
     t0 = pd.Timestamp(start)
     t1 = pd.Timestamp(end) if end is not None else m.end
     if m is not None and t1 > m.end:
-        return _unavailable(name, ticker, f"the window ends {t1.date()}, after {m}")
+        return f"the window ends {t1.date()}, after {m}"
     if m is not None and t0 >= m.end:
-        return _unavailable(name, ticker, f"the window starts {t0.date()}, after {m}")
+        return f"the window starts {t0.date()}, after {m}"
     if t1 <= t0:
-        return _unavailable(name, ticker, f"the window {t0.date()} .. {t1.date()} is empty")
+        return f"the window {t0.date()} .. {t1.date()} is empty"
     s = close[ticker]
     first, last = s.first_valid_index(), s.last_valid_index()
     if first is None:
-        return _unavailable(name, ticker, f"no closes of {ticker}")
+        return f"no closes of {ticker}"
     cover = f"{ticker} has closes {first.date()} .. {last.date()}"
     if t0 < first:
-        return _unavailable(
-            name, ticker, f"the window starts {t0.date()}, before the data ({cover})"
-        )
+        return f"the window starts {t0.date()}, before the data ({cover})"
     if end is None and last < m.start:
-        return _unavailable(name, ticker, f"no close of {ticker} in {m} ({cover})")
+        return f"no close of {ticker} in {m} ({cover})"
     if end is not None and t1 - last > MAX_ROW_GAP:
-        return _unavailable(
-            name, ticker, f"the window ends {t1.date()}, after {ticker}'s last close ({cover})"
-        )
-    segs = price_segments(close).get(ticker, [])
+        return f"the window ends {t1.date()}, after {ticker}'s last close ({cover})"
+    segs = segments if segments is not None else price_segments(close).get(ticker, [])
     rows = s.loc[:t1]
     rows = rows.loc[rows.loc[:t0].last_valid_index() :]
     # A day a short provider gap left out and the splice bridged on price levels (IWM on
@@ -190,21 +206,56 @@ def price_return(
         nxt = after.date() if after is not None else "no later close"
         known = any(lo <= missing.index[0] <= hi for lo, hi in gaps(segs))
         what = "a provider gap" if known else "a gap"
-        return _unavailable(
-            name,
-            ticker,
+        return (
             f"{ticker} prices have {what} {before.date()} -> {nxt} inside the window "
-            f"{t0.date()} .. {t1.date()}: no return across it",
+            f"{t0.date()} .. {t1.date()}: no return across it"
         )
     steps = rows.index.to_series().diff()
     if (steps > MAX_ROW_GAP).any():
         at = steps.idxmax()
         prev = rows.index[rows.index < at][-1]
-        return _unavailable(
-            name,
-            ticker,
-            f"the price table has no rows {prev.date()} -> {at.date()} inside the window",
-        )
+        return f"the price table has no rows {prev.date()} -> {at.date()} inside the window"
+    return rows
+
+
+def price_return(
+    close: pd.DataFrame,
+    ticker: str,
+    start: object,
+    end: object | None = None,
+    *,
+    month: MonthLike | None = None,
+    name: str = "",
+    segments: list[Segment] | None = None,
+) -> Value:
+    """Return of ``ticker`` from its last close on or before ``start`` to its last close on or
+    before ``end`` (default: the end of ``month``), as a decimal ratio.
+
+    The one gap-aware return, on the closes :func:`window_closes` allows (not available across a
+    provider gap, across a missing close that the splice did not bridge, or across a stretch of
+    more than :data:`MAX_ROW_GAP` without rows; never with a close dated after ``month``). The
+    Value's ``window`` gives the two closes used, its ``measure`` and ``basis`` what the return
+    is made of (:func:`return_basis`).
+
+    Parameters
+    ----------
+    close : DataFrame
+        The daily price table (``etf_close``), with its provider segments in the provenance.
+    ticker : str
+    start, end : date-like
+        ``end`` defaults to the end of ``month``.
+    month : Month, optional
+        The report month: no close after its end is used.
+    name : str
+        The metric name the Value answers (claims).
+    segments : list of Segment, optional
+        As for :func:`window_closes`.
+    """
+    rows = window_closes(close, ticker, start, end, month=month, segments=segments)
+    if isinstance(rows, str):
+        return _unavailable(name, ticker, rows)
+    src = provenance_of(close).caption()
+    segs = segments if segments is not None else price_segments(close).get(ticker, [])
     a, b = rows.index[0], rows.index[-1]
     measure, basis = return_basis(segs, a, b)
     return Value(

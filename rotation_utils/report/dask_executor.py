@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ClusterError, ParameterError, RotationError
+from ..paths import resolve_inside
 from .kernels import MonthJob, NotebookResult, run_month_job
 
 try:  # the optional `cluster` extra; without it this module still imports and says how to install
@@ -481,7 +482,16 @@ class DaskExecutor:
         address: Any = self.spec.address
         security = cluster_security(self.spec)
         if address is None:
-            self._cluster = local_cluster(self.spec.local_workers, security)
+            import signal
+
+            from .kernels import blocked_in_children, start_resource_tracker
+
+            start_resource_tracker()
+            # The cluster's nannies and workers are this run's helpers: a SIGTERM or SIGHUP
+            # sent to the process group reaches this process alone, which closes the cluster in
+            # order (workers kill their kernels) instead of its workers dying under their jobs.
+            with blocked_in_children(signal.SIGTERM, signal.SIGHUP):
+                self._cluster = local_cluster(self.spec.local_workers, security)
             address = self._cluster
         try:
             if isinstance(address, str):
@@ -634,6 +644,5 @@ def _inside(folder: Path, name: Any) -> Path | None:
     dot) and the path, symlinks resolved, stays inside ``folder``; else None."""
     if not isinstance(name, str) or not _FILE_NAME.fullmatch(name) or ".." in name:
         return None
-    root = folder.resolve()
-    path = (root / name).resolve()
-    return path if path.parent == root else None
+    path = resolve_inside(folder, name)
+    return path if path is not None and path.parent == folder.resolve() else None

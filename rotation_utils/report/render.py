@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import units
 from ..figures import CLAIM_PREFIX, FIGURES, FigureSpec, figure_spec
 from ..months import parse_month
 from .plan import PriceCoverage
@@ -260,36 +261,17 @@ def _spec(fid: str, unit: str) -> FigureSpec:
     try:
         return figure_spec(fid)
     except KeyError:  # a summary written before the id was registered: show it plainly
-        return FigureSpec(fid, fid, unit, "")
+        return FigureSpec(fid, fid, unit if unit in units.UNITS else "index")
 
 
 def format_value(value: Any, spec: FigureSpec) -> str:
-    """A value in its registered format with its unit: "25.79x", "14.7%", "+0.68 pp", "3.64%"."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, str):
-        return value
-    text = format(value, spec.fmt) if spec.fmt else f"{value:g}"
-    suffix = {"x": "x", "pp": " pp", "percent": "%"}.get(spec.unit, "")
-    return text + suffix
+    """A value as its figure is shown: "25.79x", "14.7%", "+3.6 pp", "17.3% per year"."""
+    return spec.shown(value)
 
 
 def format_change(value: Any, previous: Any, spec: FigureSpec) -> str:
-    """The change since the previous report in the unit a reader needs: percentage points for
-    ratios shown in percent and for rates, "x" for multiples; "" when there is nothing to show."""
-    numeric = (int, float)
-    if not (isinstance(value, numeric) and isinstance(previous, numeric)):
-        return ""
-    d = value - previous
-    if spec.unit == "x":
-        return f"{d:+.2f}x"
-    if spec.unit == "ratio" and "%" in spec.fmt:
-        return f"{d * 100:+.1f} pp"
-    if spec.unit in ("pp", "percent"):
-        return f"{d:+.2f} pp"
-    if spec.unit == "ratio":
-        return f"{d:+.3f}"
-    return f"{d:+g}"
+    """The change since the previous report (:func:`rotation_utils.units.format_change`)."""
+    return units.format_change(value, previous, spec.unit)
 
 
 def as_of_month(as_of: str) -> pd.Period | None:

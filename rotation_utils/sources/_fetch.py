@@ -6,8 +6,11 @@ publisher's URL. A new download replaces the cached one only after it parses and
 than the file it replaces (publishers append and revise, they do not shrink); a refused download
 is set aside under ``downloads/rejected/`` and the last good vintage stays in use.
 
-Parsed tables are cached one pickle per entry under ``ROTATION_CACHE_DIR/parsed``, keyed by the
-sha256 of the raw bytes, the source module's ``PARSER_VERSION`` and the pandas major version.
+Parsed tables are cached as data only (one zip of parquet tables and a JSON index per entry,
+never pickle) under ``ROTATION_CACHE_DIR/parsed``, keyed by the sha256 of the raw bytes, the
+source module's ``PARSER_VERSION`` and the pandas major version. The cache folder is created
+0700 and refused when another user owns it or others may write it; every path in it is checked
+to stay inside it after symlinks are resolved.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import hashlib
 import io
 import json
 import os
-import pickle
 import re
 import sys
 import tempfile
@@ -26,13 +28,16 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from glob import escape as glob_escape
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import DataError, NetworkError, ParameterError
+from ..paths import SEGMENT, excerpt, private_folder, resolve_inside
 from ..provenance import Provenance, with_provenance
 from ._download import DownloadError, Response, http_get
+from ._limits import check_rows, check_xlsx, max_bytes, unzip_single
 
 __all__ = [
     "RawFile",
@@ -96,6 +101,15 @@ class RawFile:
     zipped: bool = False
     download: Downloader | None = field(default=None, compare=False, repr=False)
     discontinued: str = ""
+
+    def __post_init__(self) -> None:
+        # Names reach here from the command line and claims files: refuse anything that is not
+        # a plain relative file name before a path is built from it.
+        parts = [self.source, *self.path.split("/")]
+        if not all(SEGMENT.fullmatch(p) for p in parts) or len(parts) > 4:
+            raise ParameterError(
+                "dataset", f"{excerpt(self.mirror_relpath)} is not a file name this project reads"
+            )
 
     @property
     def mirror_relpath(self) -> str:
@@ -206,8 +220,31 @@ def describe_age(days: float) -> str:
     return f"{hours:.0f}h" if hours < 48 else f"{days:.0f}d"
 
 
+def _cache_root() -> Path:
+    """The cache folder, created 0700, or refused when another user could have written it."""
+    return private_folder(cache_dir(), "ROTATION_CACHE_DIR")
+
+
+def _inside_cache(relative: str) -> Path:
+    path = resolve_inside(_cache_root(), relative)
+    if path is None:
+        raise DataError(f"{excerpt(relative, 80)} leads out of the cache folder (a symlink?)")
+    return path
+
+
 def _cached_path(raw: RawFile) -> Path:
-    return cache_dir() / "downloads" / raw.mirror_relpath
+    return _inside_cache(f"downloads/{raw.mirror_relpath}")
+
+
+def _mirror_path(mirror: Path, raw: RawFile) -> Path:
+    """The file of ``raw`` in the mirror; a symlink out of the mirror is refused."""
+    path = resolve_inside(mirror, raw.mirror_relpath)
+    if path is None:
+        raise DataError(
+            "leads out of the mirror (a symlink?); only files inside ROTATION_MIRROR are read",
+            file=str(mirror / raw.mirror_relpath),
+        )
+    return path
 
 
 def _meta_path(raw: RawFile) -> Path:
@@ -230,7 +267,7 @@ def where_from(raw: RawFile) -> tuple[str, str]:
     mirror = mirror_dir()
     if mirror is not None:
         p = mirror / raw.mirror_relpath
-        return ("mirror" if p.is_file() else "missing", str(p))
+        return ("mirror" if _mirror_path(mirror, raw).is_file() else "missing", str(p))
     cached = _cached_path(raw)
     return ("cache", str(cached)) if cached.is_file() else ("url", raw.url)
 
@@ -259,14 +296,14 @@ def read_raw(raw: RawFile, parse: Parser | None = None) -> tuple[bytes, str]:
     """
     mirror = mirror_dir()
     if mirror is not None:
-        p = mirror / raw.mirror_relpath
+        p = _mirror_path(mirror, raw)
         if not p.is_file():
             raise DataError(
                 "not found in the mirror (ROTATION_MIRROR points to a folder laid out like "
                 "shared/data: <source>/<file>)",
-                file=str(p),
+                file=str(mirror / raw.mirror_relpath),
             )
-        data, where = p.read_bytes(), "mirror"
+        data, where = _read_capped(p, raw), "mirror"
     else:
         data, where, _ = _online_bytes(raw, parse)
     if not data.strip():
@@ -283,13 +320,13 @@ def _online_bytes(
         limit = max_age(raw) if _REVALIDATE[-1] else None
         # A copy without its record (e.g. from an older version) is revalidated like a stale one.
         if limit is None or (meta is not None and meta.age_days() < limit):
-            return cached.read_bytes(), "cache", None
+            return _read_capped(cached, raw), "cache", None
         r = refresh(raw, parse, older_than=limit)
         if r.status == "failed":
             print(f"rotation: warning: {_failed_line(r)}", file=sys.stderr)
-            return cached.read_bytes(), "cache", None
+            return _read_capped(cached, raw), "cache", None
         fetched = r.status in ("updated", "downloaded")
-        return cached.read_bytes(), ("url" if fetched else "cache"), r.tables
+        return _read_capped(cached, raw), ("url" if fetched else "cache"), r.tables
     r = refresh(raw, parse)
     if r.status == "failed":
         if r.reason.startswith("refused"):
@@ -303,7 +340,7 @@ def _online_bytes(
         # The publisher answered (e.g. 404): being offline is not the cause, so no mirror hint.
         hint = "" if r.reason.startswith("HTTP 4") else _mirror_hint(raw)
         raise NetworkError(f"could not download {raw.url} ({r.reason}). {gone}{hint}".rstrip())
-    return cached.read_bytes(), "url", r.tables
+    return _read_capped(cached, raw), "url", r.tables
 
 
 def _failed_line(r: RefreshResult) -> str:
@@ -332,57 +369,78 @@ def refresh(
     """
     from filelock import FileLock
 
-    cached = _cached_path(raw)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(cached) + ".lock", timeout=120):
-        meta = download_meta(raw) if cached.is_file() else None
-        if raw.discontinued and meta is not None and not force:
-            return RefreshResult(raw, "discontinued", meta.vintage, meta.vintage, meta=meta)
-        if older_than is not None and meta is not None and meta.age_days() < older_than:
-            return RefreshResult(raw, "fresh", meta.vintage, meta.vintage, meta=meta)
-        try:
-            resp = _fetch_response(raw, meta)
-        except DownloadError as e:
-            return RefreshResult(
-                raw, "failed", meta.vintage if meta else "", reason=e.reason, meta=meta
-            )
-        now = _now()
-        if resp.status == 304 and meta is not None:
-            meta = DownloadMeta(**{**asdict(meta), "checked_at": now})
-            _write_meta(raw, meta)
-            return RefreshResult(raw, "unchanged", meta.vintage, meta.vintage, meta=meta)
-        try:
-            data = _unpack(raw, resp.body)
-            old = _old_tables(raw, parse) if meta else None
-            tables = _check_download(raw, parse, data, old)
-        except DataError as e:
-            aside = _set_aside(raw, resp.body)
-            reason = f"refused download from {raw.url}: {e}; set aside at {aside}"
-            return RefreshResult(
-                raw, "failed", meta.vintage if meta else "", reason=reason, meta=meta
-            )
-        sha = hashlib.sha256(data).hexdigest()
-        vintage = _vintage(tables) if tables else ""
-        rows = sum(len(t) for t in tables.values()) if tables else 0
-        new = DownloadMeta(
-            url=raw.url,
-            retrieved_at=now if meta is None or meta.sha256 != sha else meta.retrieved_at,
-            checked_at=now,
-            etag=resp.etag,
-            last_modified=resp.last_modified,
-            sha256=sha,
-            vintage=vintage,
-            rows=rows,
-        )
-        if meta is not None and meta.sha256 == sha:
-            _write_meta(raw, new)
-            return RefreshResult(raw, "unchanged", meta.vintage, vintage, meta=new, tables=tables)
-        _atomic_write_bytes(cached, data)
-        _write_meta(raw, new)
-        status = "downloaded" if meta is None else "updated"
+    try:
+        cached = _cached_path(raw)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(cached) + ".lock", timeout=120):
+            return _refresh_locked(raw, parse, cached, force=force, older_than=older_than)
+    except OSError as e:  # a read-only or full cache: an outcome like any other failure
+        meta = download_meta(raw)
+        what = e.strerror or type(e).__name__
+        where = f": {e.filename}" if e.filename else ""
         return RefreshResult(
-            raw, status, meta.vintage if meta else "", vintage, meta=new, tables=tables
+            raw,
+            "failed",
+            meta.vintage if meta else "",
+            reason=f"the cache cannot be written ({what}{where})",
+            meta=meta,
         )
+
+
+def _refresh_locked(
+    raw: RawFile,
+    parse: Parser | None,
+    cached: Path,
+    *,
+    force: bool,
+    older_than: float | None,
+) -> RefreshResult:
+    meta = download_meta(raw) if cached.is_file() else None
+    if raw.discontinued and meta is not None and not force:
+        return RefreshResult(raw, "discontinued", meta.vintage, meta.vintage, meta=meta)
+    if older_than is not None and meta is not None and meta.age_days() < older_than:
+        return RefreshResult(raw, "fresh", meta.vintage, meta.vintage, meta=meta)
+    try:
+        resp = _fetch_response(raw, meta)
+    except DownloadError as e:
+        return RefreshResult(
+            raw, "failed", meta.vintage if meta else "", reason=e.reason, meta=meta
+        )
+    now = _now()
+    if resp.status == 304 and meta is not None:
+        meta = DownloadMeta(**{**asdict(meta), "checked_at": now})
+        _write_meta(raw, meta)
+        return RefreshResult(raw, "unchanged", meta.vintage, meta.vintage, meta=meta)
+    try:
+        data = _unpack(raw, resp.body)
+        old = _old_tables(raw, parse) if meta else None
+        tables = _check_download(raw, parse, data, old)
+    except DataError as e:
+        aside = _set_aside(raw, resp.body)
+        reason = f"refused download from {raw.url}: {e}; set aside at {aside}"
+        return RefreshResult(raw, "failed", meta.vintage if meta else "", reason=reason, meta=meta)
+    sha = hashlib.sha256(data).hexdigest()
+    vintage = _vintage(tables) if tables else ""
+    rows = sum(len(t) for t in tables.values()) if tables else 0
+    new = DownloadMeta(
+        url=raw.url,
+        retrieved_at=now if meta is None or meta.sha256 != sha else meta.retrieved_at,
+        checked_at=now,
+        etag=resp.etag,
+        last_modified=resp.last_modified,
+        sha256=sha,
+        vintage=vintage,
+        rows=rows,
+    )
+    if meta is not None and meta.sha256 == sha:
+        _write_meta(raw, new)
+        return RefreshResult(raw, "unchanged", meta.vintage, vintage, meta=new, tables=tables)
+    _atomic_write_bytes(cached, data)
+    _write_meta(raw, new)
+    status = "downloaded" if meta is None else "updated"
+    return RefreshResult(
+        raw, status, meta.vintage if meta else "", vintage, meta=new, tables=tables
+    )
 
 
 def _old_tables(raw: RawFile, parse: Parser | None) -> dict[str, pd.DataFrame] | None:
@@ -390,7 +448,7 @@ def _old_tables(raw: RawFile, parse: Parser | None) -> dict[str, pd.DataFrame] |
     if parse is None:
         return None
     try:
-        return _parse_file(raw, parse, _cached_path(raw).read_bytes())
+        return _parse_file(raw, parse, _read_capped(_cached_path(raw), raw))
     except (DataError, OSError):
         return None
 
@@ -405,6 +463,7 @@ def _fetch_response(raw: RawFile, meta: DownloadMeta | None) -> Response:
         last_modified=meta.last_modified if same_url else "",
         tries=1 if raw.discontinued else 3,
         label=raw.path,
+        max_bytes=max_bytes(raw.source),
     )
 
 
@@ -417,13 +476,29 @@ def _unpack(raw: RawFile, body: bytes) -> bytes:
         return body
     refuse_error_page(body)
     try:
-        with zipfile.ZipFile(io.BytesIO(body)) as z:
-            names = z.namelist()
-            if not names:
-                raise DataError("the zip file is empty")
-            return z.read(names[0])
-    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
+        return unzip_single(body, max_bytes(raw.source))
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as e:
         raise DataError(f"not a zip file that opens ({e})") from None
+
+
+def _parse(raw: RawFile, parse: Parser, data: bytes) -> dict[str, pd.DataFrame]:
+    """``parse(data)`` within the caps of :mod:`._limits` (workbook size, rows per table)."""
+    if raw.path.lower().endswith(".xlsx"):
+        check_xlsx(data, raw.mirror_relpath)
+    tables = parse(data, raw.mirror_relpath)
+    check_rows(tables, raw.mirror_relpath)
+    return tables
+
+
+def _read_capped(path: Path, raw: RawFile) -> bytes:
+    """The bytes of a mirror or cache file, refused unread when larger than its source's cap."""
+    size = path.stat().st_size
+    if size > max_bytes(raw.source):
+        raise DataError(
+            f"{size:,} bytes, more than the {max_bytes(raw.source):,} a {raw.source} file may have",
+            file=str(path),
+        )
+    return path.read_bytes()
 
 
 _TEXT_SUFFIXES = (".csv", ".txt")
@@ -467,11 +542,14 @@ def _check_download(
         raise DataError("cut mid-line: the last line has no line end")
     if parse is None:
         return None
-    tables = parse(data, raw.mirror_relpath)
+    tables = _parse(raw, parse, data)
     if old:
         why = _shorter(old, tables)
         if why:
             raise DataError(f"shorter than the cached file ({why})")
+        why = _other_series(raw, old, tables)
+        if why:
+            raise DataError(f"not the same series as the cached file ({why})")
     return tables
 
 
@@ -489,6 +567,39 @@ def _shorter(old: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame]) -> str:
     return ""
 
 
+#: Share of overlapping dates on which a new price file may disagree with the cached one (an
+#: adjusted series may be revised by a common factor, so its daily returns are compared; an
+#: unadjusted one is not revised, so its closes are) and the tolerance of each comparison.
+SAME_SERIES_TOLERANCE = 1e-3
+SAME_SERIES_MAX_SHARE = 0.02
+
+
+def _other_series(raw: RawFile, old: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame]) -> str:
+    """Why a new price file is not the series it replaces (e.g. another ticker's closes served
+    for this one), or "" when the closes agree on the dates both hold."""
+    from .prices import PROVIDER_BASIS, UNADJUSTED
+
+    o, n = old.get("prices"), new.get("prices")
+    if raw.source != "prices" or o is None or n is None or "close" not in o or "close" not in n:
+        return ""
+    both = o.index.intersection(n.index)
+    if len(both) < 2:
+        return ""
+    a, b = o.loc[both, "close"].astype(float), n.loc[both, "close"].astype(float)
+    if PROVIDER_BASIS.get(raw.path.split("/", 1)[0]) == UNADJUSTED:
+        off = ((b / a - 1).abs() > SAME_SERIES_TOLERANCE).to_numpy()
+        what = "closes"
+    else:
+        off = ((b.pct_change() - a.pct_change()).abs().iloc[1:] > SAME_SERIES_TOLERANCE).to_numpy()
+        what = "daily returns"
+    if off.mean() > SAME_SERIES_MAX_SHARE:
+        return (
+            f"{what} differ by more than {SAME_SERIES_TOLERANCE:.1%} on {int(off.sum())} of "
+            f"{len(off)} common dates"
+        )
+    return ""
+
+
 def _is_dated(idx: pd.Index) -> bool:
     return isinstance(idx, pd.PeriodIndex | pd.DatetimeIndex)
 
@@ -497,10 +608,19 @@ def _vintage(tables: dict[str, pd.DataFrame]) -> str:
     return str(next(iter(tables.values())).attrs.get("vintage", "")) if tables else ""
 
 
+#: Refused downloads kept per file under ``downloads/rejected/`` (older ones are deleted), and
+#: the bytes kept of each (the head of a larger body: enough to see what the server sent).
+REJECTED_KEEP = 3
+REJECTED_MAX_BYTES = 4 << 20
+
+
 def _set_aside(raw: RawFile, body: bytes) -> Path:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    p = cache_dir() / "downloads" / "rejected" / f"{raw.mirror_relpath}.{stamp}"
-    _atomic_write_bytes(p, body)
+    p = _inside_cache(f"downloads/rejected/{raw.mirror_relpath}.{stamp}")
+    _atomic_write_bytes(p, body[:REJECTED_MAX_BYTES])
+    kept = sorted(p.parent.glob(f"{glob_escape(p.name.rsplit('.', 1)[0])}.*Z"))
+    for old in kept[:-REJECTED_KEEP]:
+        old.unlink(missing_ok=True)
     return p
 
 
@@ -524,27 +644,55 @@ def parser_version(parse: Parser) -> str:
     return str(getattr(sys.modules.get(parse.__module__), "PARSER_VERSION", "0"))
 
 
+#: Version of the entry layout below (part of the file name, so an older layout is not read).
+ENTRY_FORMAT = "1"
+#: Largest cache entry read back, in bytes (the largest real parse, French 25 portfolios: ~2 MB).
+MAX_ENTRY_BYTES = 256 << 20
+
+
 def _entry_path(raw: RawFile, parse: Parser, sha: str) -> Path:
     module = parse.__module__.rsplit(".", 1)[-1]
     pandas_major = pd.__version__.split(".", 1)[0]
-    name = f"{sha}-p{parser_version(parse)}-pd{pandas_major}.pkl"
-    return cache_dir() / "parsed" / f"{raw.source}-{module}" / name
+    name = f"{sha}-p{parser_version(parse)}-pd{pandas_major}-e{ENTRY_FORMAT}.zip"
+    return _inside_cache(f"parsed/{raw.source}-{module}/{name}")
 
 
 def _read_entry(entry: Path) -> dict[str, pd.DataFrame] | None:
-    """A cached parse, or None when there is none. An unreadable entry is reported in one line
-    on stderr and None returned, so the caller parses again and overwrites it."""
+    """A cached parse, or None when there is none.
+
+    An entry is a zip of ``index.json`` (the table titles in order, each with its member name)
+    and one parquet file per table: data only, so a planted entry can at worst hold wrong
+    numbers for a file whose sha256 it claims, never run code. An entry that fails to read is
+    reported in one line on stderr and None returned, so the caller parses the raw file again
+    and overwrites it.
+    """
+    import pyarrow
+
     try:
-        with open(entry, "rb") as f:
-            tables = pickle.load(f)
-        if not isinstance(tables, dict) or not all(
-            isinstance(t, pd.DataFrame) for t in tables.values()
-        ):
-            raise TypeError("not a dict of DataFrames")
+        if entry.stat().st_size > MAX_ENTRY_BYTES:
+            raise ValueError(f"larger than {MAX_ENTRY_BYTES:,} bytes")
+        with zipfile.ZipFile(entry) as z:
+            index = json.loads(z.read("index.json")[: 1 << 20])
+            if not isinstance(index, dict) or index.get("format") != ENTRY_FORMAT:
+                raise ValueError("not an entry of this format")
+            tables = {}
+            for item in index["tables"]:
+                title, member = str(item["title"]), str(item["member"])
+                info = z.getinfo(member)
+                if info.file_size > MAX_ENTRY_BYTES:
+                    raise ValueError(f"{member} too large")
+                tables[title] = pd.read_parquet(io.BytesIO(z.read(info)))
         return tables
     except FileNotFoundError:
         return None
-    except Exception as e:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        zipfile.BadZipFile,
+        pyarrow.ArrowException,
+    ) as e:
         print(
             f"rotation: cache entry {entry} unreadable ({type(e).__name__}); rebuilding",
             file=sys.stderr,
@@ -552,12 +700,40 @@ def _read_entry(entry: Path) -> dict[str, pd.DataFrame] | None:
         return None
 
 
+def _same_frame(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    return (
+        a.equals(b)
+        and type(a.index) is type(b.index)
+        and a.index.dtype == b.index.dtype
+        and a.index.equals(b.index)
+        and list(a.columns) == list(b.columns)
+        and a.attrs == b.attrs
+    )
+
+
 def _write_entry(entry: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """Write a parse beside its final name and rename it into place (atomic for readers)."""
+    """Write a parse as a data-only entry and rename it into place (atomic for readers).
+
+    A table that would not read back equal (a dtype parquet does not keep) is not cached: the
+    file is parsed again next time rather than read back changed.
+    """
+    buf = io.BytesIO()
+    index: dict = {"format": ENTRY_FORMAT, "tables": []}
     try:
-        _atomic_write_bytes(entry, pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError:
-        return  # a read-only or full cache must not stop the analysis
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+            for i, (title, df) in enumerate(tables.items()):
+                part = io.BytesIO()
+                df.to_parquet(part)
+                back = pd.read_parquet(io.BytesIO(part.getvalue()))
+                if not _same_frame(back, df):
+                    return
+                member = f"t{i}.parquet"
+                z.writestr(member, part.getvalue())
+                index["tables"].append({"title": str(title), "member": member})
+            z.writestr("index.json", json.dumps(index))
+        _atomic_write_bytes(entry, buf.getvalue())
+    except (OSError, ValueError, TypeError, ImportError):
+        return  # a read-only or full cache, or a table parquet cannot hold, must not stop the analysis
 
 
 def _parse_file(raw: RawFile, parse: Parser, data: bytes) -> dict[str, pd.DataFrame]:
@@ -565,7 +741,7 @@ def _parse_file(raw: RawFile, parse: Parser, data: bytes) -> dict[str, pd.DataFr
     entry = _entry_path(raw, parse, hashlib.sha256(data).hexdigest())
     tables = _read_entry(entry)
     if tables is None:
-        tables = parse(data, raw.mirror_relpath)
+        tables = _parse(raw, parse, data)
         _write_entry(entry, tables)
     return tables
 
@@ -601,7 +777,7 @@ def load_tables(raw: RawFile, parse: Parser, base: Provenance) -> dict[str, pd.D
     tables = fresh if fresh is not None else _read_entry(entry)
     if tables is None:
         try:
-            tables = parse(data, raw.mirror_relpath)
+            tables = _parse(raw, parse, data)
         except DataError as e:
             if where != "cache":
                 raise
@@ -635,7 +811,7 @@ def _replace_unparseable(
     raw: RawFile, parse: Parser, error: DataError
 ) -> tuple[bytes, str, dict[str, pd.DataFrame]]:
     cached = _cached_path(raw)
-    aside = _set_aside(raw, cached.read_bytes())
+    aside = _set_aside(raw, _read_capped(cached, raw))
     cached.unlink(missing_ok=True)
     _meta_path(raw).unlink(missing_ok=True)
     print(
@@ -645,5 +821,5 @@ def _replace_unparseable(
     )
     data, where, tables = _online_bytes(raw, parse)
     if tables is None:
-        tables = parse(data, raw.mirror_relpath)
+        tables = _parse(raw, parse, data)
     return data, where, tables

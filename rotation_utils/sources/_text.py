@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ..errors import DataError
+from ..paths import excerpt
 
 __all__ = ["decode_text", "parse_number", "numeric_column"]
 
@@ -44,7 +45,9 @@ def parse_number(cell: str, *, file: str, row: int, column: str, missing: tuple[
     try:
         return float(s)
     except ValueError:
-        raise DataError(f"column {column!r}: {s!r} is not a number", file=file, row=row) from None
+        raise DataError(
+            f"column {column!r}: {excerpt(s)} is not a number", file=file, row=row
+        ) from None
 
 
 def numeric_column(cells, *, file: str, column: str, first_row: int):
@@ -58,6 +61,8 @@ def numeric_column(cells, *, file: str, column: str, first_row: int):
     if bad.any():
         i = int(bad.to_numpy().argmax())
         raise DataError(
-            f"column {column!r}: {cells.iloc[i]!r} is not a number", file=file, row=first_row + i
+            f"column {column!r}: {excerpt(cells.iloc[i])} is not a number",
+            file=file,
+            row=first_row + i,
         )
     return vals.to_numpy(dtype=float)

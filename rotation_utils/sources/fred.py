@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..paths import excerpt
 from ..provenance import Provenance
 from ._fetch import RawFile, load_tables, source_url
 from ._text import decode_text, parse_number
@@ -42,7 +43,7 @@ def parse_fred(data: bytes, file: str = "<fred>") -> dict[str, pd.DataFrame]:
     head = [h.strip() for h in lines[0].split(",")]
     if len(head) != 2 or head[0].lower() not in ("observation_date", "date"):
         raise DataError(
-            f"header {lines[0]!r} is not 'observation_date,<SERIES>' or 'DATE,<SERIES>'",
+            f"header {excerpt(lines[0])} is not 'observation_date,<SERIES>' or 'DATE,<SERIES>'",
             file=file,
             row=1,
         )
@@ -51,7 +52,9 @@ def parse_fred(data: bytes, file: str = "<fred>") -> dict[str, pd.DataFrame]:
     for i, line in enumerate(lines[1:]):
         cells = line.split(",")
         if len(cells) != 2 or not _DATE.match(cells[0].strip()):
-            raise DataError(f"expected 'YYYY-MM-DD,value', found {line!r}", file=file, row=i + 2)
+            raise DataError(
+                f"expected 'YYYY-MM-DD,value', found {excerpt(line)}", file=file, row=i + 2
+            )
         dates.append(cells[0].strip())
         values[i] = parse_number(cells[1], file=file, row=i + 2, column=series, missing=(".", ""))
     idx = pd.DatetimeIndex(pd.to_datetime(dates, format="%Y-%m-%d"), name="date")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..paths import excerpt
 from ..provenance import Provenance
 from ._fetch import RawFile, load_tables, source_url
 from ._text import decode_text
@@ -148,7 +149,9 @@ def _table_checked(
                 values[r, header.index(c)] = float(cell)
             except ValueError:
                 raise DataError(
-                    f"column {c!r}: {cell.strip()!r} is not a number", file=file, row=first_row + r
+                    f"column {c!r}: {excerpt(cell.strip())} is not a number",
+                    file=file,
+                    row=first_row + r,
                 ) from None
     return keys, values
 
@@ -185,7 +188,9 @@ def _table(rows: list[str], header: list[str], file: str, first_row: int) -> pd.
         years, months = nums // 100, nums % 100
         if ((months < 1) | (months > 12)).any():
             bad = int(np.argmax((months < 1) | (months > 12)))
-            raise DataError(f"{keys[bad]!r} is not a YYYYMM month", file=file, row=first_row + bad)
+            raise DataError(
+                f"{excerpt(keys[bad])} is not a YYYYMM month", file=file, row=first_row + bad
+            )
         index = pd.PeriodIndex.from_ordinals((years - 1970) * 12 + months - 1, freq="M")
     else:
         index = pd.PeriodIndex.from_ordinals(nums - 1970, freq="Y")

@@ -13,12 +13,14 @@ With ``ROTATION_MIRROR`` set the three mirrored providers are read; online, one 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, ParameterError
+from ..paths import excerpt
 from ..provenance import Provenance, provenance_of, with_provenance
 from ..trading_days import trading_days_between
 from ._fetch import RawFile, load_tables, mirror_dir, where_from
@@ -39,6 +41,10 @@ __all__ = [
     "trading_days_between",
     "PARSER_VERSION",
     "provider_sources",
+    "TICKER_PATTERN",
+    "INDEX_TICKERS",
+    "check_ticker",
+    "close_table",
 ]
 
 #: Part of the parse-cache key: bump when :func:`parse_prices` returns something different.
@@ -80,6 +86,12 @@ SECTOR_ETFS = {
     "XLV": "Health Care",
     "XLY": "Consumer Discretionary",
 }
+#: What a ticker may look like before it is put in a file path or URL: capitals, digits, "."
+#: and "-" (``BRK.B``); an index is named without Yahoo's "^" (``VIX`` is read as ``^VIX``).
+TICKER_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
+#: Tickers that are indexes, not funds: their closes are index levels (no dividend to adjust
+#: for), so a change in them is a price change whatever the provider calls its close.
+INDEX_TICKERS = {"VIX": "CBOE Volatility Index"}
 #: What the notebooks read: the benchmark, small caps, Nasdaq-100 and the sector SPDRs.
 REPORT_TICKERS = ("SPY", "IWM", "QQQ", *sorted(SECTOR_ETFS))
 
@@ -108,7 +120,7 @@ def parse_prices(data: bytes, file: str = "<prices>") -> dict[str, pd.DataFrame]
         header[0] = "date"
         body_start = 1
     else:
-        raise DataError(f"unknown price file header {lines[0]!r}", file=file, row=1)
+        raise DataError(f"unknown price file header {excerpt(lines[0])}", file=file, row=1)
     if "close" not in header:
         raise DataError("no 'close' column in the header", file=file, row=1)
     body = [ln for ln in lines[body_start:] if ln.strip()]
@@ -117,7 +129,9 @@ def parse_prices(data: bytes, file: str = "<prices>") -> dict[str, pd.DataFrame]
     if dates.isna().any():
         i = int(dates.isna().to_numpy().argmax())
         raise DataError(
-            f"date {body[i].split(',')[0]!r} is not YYYY-MM-DD", file=file, row=body_start + i + 1
+            f"date {excerpt(body[i].split(',')[0])} is not YYYY-MM-DD",
+            file=file,
+            row=body_start + i + 1,
         )
     out = pd.DataFrame(index=pd.DatetimeIndex(dates, name="date"))
     for col in df.columns:
@@ -282,9 +296,26 @@ def splice_closes(parts: list[tuple]) -> tuple[pd.Series, list[Segment]]:
     return close, segments
 
 
+def check_ticker(ticker: str) -> str:
+    """``ticker`` when it matches :data:`TICKER_PATTERN`; else :class:`ParameterError` naming it
+    (checked before a ticker is put in any path or URL)."""
+    if not isinstance(ticker, str) or not TICKER_PATTERN.match(ticker):
+        raise ParameterError(
+            "ticker", f"{ticker!r} is not a ticker (capitals, digits, '.', '-'; at most 10)"
+        )
+    return ticker
+
+
 def provider_sources(ticker: str) -> list[tuple[str, str, RawFile]]:
     """(provider, publisher, file) for ``ticker``, oldest provider first: the mirrored providers
-    when ``ROTATION_MIRROR`` is set, else the one online provider."""
+    when ``ROTATION_MIRROR`` is set, else the one online provider.
+
+    Raises
+    ------
+    ParameterError
+        ``ticker`` does not match :data:`TICKER_PATTERN`.
+    """
+    check_ticker(ticker)
     if mirror_dir() is not None:
         return [
             (
@@ -325,7 +356,10 @@ def read_prices(ticker: str) -> pd.DataFrame:
             continue  # the mirror shows this provider does not carry the ticker
         base = Provenance(publisher, f"{ticker} daily prices ({folder})", raw.url, vintage="")
         df = load_tables(raw, parse_prices, base)["prices"]  # online: the error names the ticker
-        parts.append((folder, df["close"]))
+        if ticker in INDEX_TICKERS:  # an index level: the provider's "adjusted" close is the level
+            parts.append((folder, df["close"], UNADJUSTED))
+        else:
+            parts.append((folder, df["close"]))
         provs.append(provenance_of(df))
     if not parts:
         raise DataError(f"no provider has prices for {ticker!r}")
@@ -333,7 +367,7 @@ def read_prices(ticker: str) -> pd.DataFrame:
     used_names = {s.provider for s in segments}
     superseded = [
         f"{name}: every date is also in a newer provider"
-        for name, _ in parts
+        for name, *_ in parts
         if name not in used_names
     ]
     out = close.to_frame()
@@ -350,5 +384,42 @@ def read_prices(ticker: str) -> pd.DataFrame:
         sha256=",".join(p.sha256[:12] for p in provs),
         read_from=newest.read_from,
         extra={"segments": [s.to_dict() for s in segments], "superseded": superseded},
+    )
+    return with_provenance(out, prov)
+
+
+def close_table(tickers: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """The daily closes of ``tickers`` in the shape of the ``etf_close`` table, for tickers the
+    report does not read (DIA, EEM, VIX, ...): one column per ticker (:func:`read_prices`,
+    rounded to 4 decimals as ``etf_close`` is), and per ticker the provider segments in
+    ``attrs['provenance']['extra']['segments']``, so the measures apply the same segment and
+    gap rules to them.
+
+    Raises
+    ------
+    ParameterError
+        A ticker that does not match :data:`TICKER_PATTERN`.
+    DataError
+        No provider has prices for one of them (the message names it).
+    """
+    frames, provs, segments = {}, [], {}
+    for t in tickers:
+        p = read_prices(t)
+        frames[t] = p["close"]
+        pv = provenance_of(p)
+        provs.append(pv)
+        segments[t] = {"segments": pv.extra["segments"], "superseded": pv.extra["superseded"]}
+    if not frames:
+        raise DataError("no tickers to read prices for", file="prices")
+    out = pd.DataFrame(frames).round(4)
+    out.index.name = "date"
+    prov = Provenance(
+        publisher=" + ".join(dict.fromkeys(p.publisher for p in provs)),
+        title=f"Daily closes of {', '.join(frames)}",
+        url=provs[-1].url,
+        vintage=f"through {out.index[-1].date()}",
+        sha256=",".join(p.sha256 for p in provs),
+        read_from=provs[-1].read_from,
+        extra={"segments": segments},
     )
     return with_provenance(out, prov)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..paths import excerpt
 from ..provenance import Provenance
 from ._fetch import RawFile, load_tables, mirror_dir, source_url
 from ._text import decode_text, numeric_column
@@ -137,7 +138,7 @@ def parse_ie_data(data: bytes, file: str = "ie_data.xls") -> dict[str, pd.DataFr
     if len(gaps):
         row = h + 2 + int(gaps[0])
         raise DataError(
-            f"sheet 'Data': non-date row {body.iloc[gaps[0], 0]!r} inside the data (note row moved?)",
+            f"sheet 'Data': non-date row {excerpt(body.iloc[gaps[0], 0])} inside the data (note row moved?)",
             file=file,
             row=row,
         )
@@ -150,7 +151,7 @@ def parse_ie_data(data: bytes, file: str = "ie_data.xls") -> dict[str, pd.DataFr
     bad = [i for i, (_, m) in enumerate(ym) if not 1 <= m <= 12]
     if bad:
         raise DataError(
-            f"date {body.iloc[bad[0], 0]!r} is not YYYY.MM", file=file, row=h + 2 + bad[0]
+            f"date {excerpt(body.iloc[bad[0], 0])} is not YYYY.MM", file=file, row=h + 2 + bad[0]
         )
     df.index = pd.PeriodIndex.from_ordinals([(y - 1970) * 12 + m - 1 for y, m in ym], freq="M")
     df.index.name = "period"
@@ -183,7 +184,9 @@ def parse_datahub(data: bytes, file: str = "datahub_sp500_data.csv") -> dict[str
     lines = decode_text(data, file)
     header = [h.strip() for h in lines[0].split(",")]
     if not header or header[0] != "Date":
-        raise DataError(f"expected a 'Date' first column, found {header[0]!r}", file=file, row=1)
+        raise DataError(
+            f"expected a 'Date' first column, found {excerpt(header[0])}", file=file, row=1
+        )
     df = pd.read_csv(io.StringIO("\n".join(lines)), dtype=str)
     dates = pd.to_datetime(df.pop("Date"), format="%Y-%m-%d", errors="coerce")
     if dates.isna().any():

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..paths import excerpt
 from ..provenance import Provenance
 from ._fetch import RawFile, load_tables, source_url
 
@@ -153,7 +154,7 @@ def _index_pe(main: pd.DataFrame, file: str) -> pd.DataFrame:
         index = _INDEX_NAMES.get(index_label)
         if index is None:
             raise DataError(
-                f"sheet {_MAIN!r}: unknown index {index_label!r} above 'PROJ ANNUAL'",
+                f"sheet {_MAIN!r}: unknown index {excerpt(index_label)} above 'PROJ ANNUAL'",
                 file=file,
                 row=r,
             )
@@ -161,7 +162,7 @@ def _index_pe(main: pd.DataFrame, file: str) -> pd.DataFrame:
         m = re.match(r"(\d{4}) EST", pe_label)
         if not m:
             raise DataError(
-                f"sheet {_MAIN!r}: expected 'YYYY EST' left of 'PROJ ANNUAL', found {pe_label!r}",
+                f"sheet {_MAIN!r}: expected 'YYYY EST' left of 'PROJ ANNUAL', found {excerpt(pe_label)}",
                 file=file,
                 row=r + 1,
             )
