@@ -59,6 +59,16 @@ from typing import Any
 
 from ..errors import RotationError
 from .checks import CHECKS
+from .expressions import (
+    ExpressionError,
+    Metric,
+    is_expression,
+    leaves,
+    metric_unit,
+    parse_expression,
+    render,
+    static_unit,
+)
 from .kinds import FIELD_TYPES, KINDS, OPS, Field, Kind
 from .metrics import parse_metric
 
@@ -589,6 +599,8 @@ def _check_meaning(kind: str, fields: dict[str, Any], file: str, where: str) -> 
         raise bad(
             "stated", f"{fields['stated']:g}: a discount is a decimal between -1 and 1 (0.2 = 20%)"
         )
+    if kind == "extreme" and is_expression(fields["metric"]):
+        raise bad("metric", "an extreme needs one metric with a history, not an expression")
     if kind == "extreme" and fields["window"] > 1200:
         raise bad("window", f"{fields['window']} months is longer than a century of data")
     if kind == "outperform" and fields["end"] is not None and fields["end"] <= fields["start"]:
@@ -612,6 +624,8 @@ def _field(v: Any, f: Field, file: str, where: str, name: str, fact_ids: set[str
             raise bad(
                 f"must be a metric name{' or a number' if f.type == 'operand' else ''}, not {v!r}"
             )
+        if is_expression(v):
+            return _expression(_clean(v), bad, fact_ids)
         _dates_in_name(v, bad)
         try:
             return parse_metric(_clean(v), fact_ids=fact_ids).name
@@ -656,6 +670,30 @@ def _field(v: Any, f: Field, file: str, where: str, name: str, fact_ids: set[str
     if not isinstance(v, str) or not v.strip():  # text
         raise bad("must be a non-empty string")
     return _clean(v)
+
+
+def _expression(text: str, bad, fact_ids: set[str] | None) -> str:
+    """An expression over metrics (:mod:`.expressions`): parsed within its limits, every metric
+    checked against the catalog, the units combined where the catalog knows them (a P/E plus a
+    return is refused here, before any data is read). Returns it as the parser prints it."""
+    try:
+        tree = parse_expression(text)
+    except ExpressionError as e:
+        raise bad(f"{text[:80]!r}: {e}") from None
+    names = [m.name for m in leaves(tree) if isinstance(m, Metric)]
+    if not names:
+        raise bad(f"{text[:80]!r}: an expression needs at least one metric")
+    for name in names:
+        _dates_in_name(name, bad)
+        try:
+            parse_metric(name, fact_ids=fact_ids)
+        except (ValueError, OverflowError) as e:
+            raise bad(f"{name!r}: {e}") from None
+    try:
+        static_unit(tree, metric_unit)
+    except ExpressionError as e:
+        raise bad(str(e)) from None
+    return render(tree)
 
 
 def _is_number(v: Any) -> bool:
