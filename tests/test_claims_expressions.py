@@ -5,12 +5,20 @@ checked against a return difference worked out here from the raw CSV files."""
 from __future__ import annotations
 
 import csv
+import doctest
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from rotation_utils.claims import check_file, claim_markdown, load_claims
+from rotation_utils.claims import (
+    KINDS,
+    Context,
+    check_file,
+    claim_markdown,
+    expressions,
+    load_claims,
+)
 from rotation_utils.claims.expressions import (
     MAX_LENGTH,
     BinOp,
@@ -416,3 +424,55 @@ def test_a_margin_claim_is_decided_on_the_return_difference_by_hand(tmp_path, us
     assert e2.evidence == (
         "ZZZ return - SPY price return: no prices for ZZZ: no provider has prices for 'ZZZ'."
     )
+
+
+# --- kinds on curated facts (no data files) ---------------------------------------------------
+
+
+def _facts() -> pd.DataFrame:
+    rows = {"a": (10.0, "x"), "b": (20.0, "x"), "g": (0.2, "ratio")}
+    return pd.DataFrame(
+        [
+            {
+                "id": k,
+                "kind": "published_figure",
+                "value": v,
+                "unit": u,
+                "qualifier": "",
+                "subject": k.upper(),
+                "metric": "forward_pe" if u == "x" else "",
+                "definition": "growth",
+                "as_of": "2024-12-31",
+                "publisher": "Pub",
+                "title": "Title",
+                "url": "https://example.org",
+            }  # fmt: skip
+            for k, (v, u) in rows.items()
+        ]
+    ).set_index("id")
+
+
+def test_value_and_discount_kinds_show_each_operand_then_the_result():
+    ctx = Context("2025-02", _facts())
+    out = KINDS["value"].run(
+        {"metric": "(fact:a + fact:b) / 2", "stated": 16.0, "tolerance": 0.05}, ctx
+    )
+    # (10 + 20) / 2 = 15, 6.25% below 16
+    assert out.verdict == "contradicted" and out.numbers[0].value == 15.0
+    assert out.evidence == (
+        "(A forward P/E 10.00x (growth, as of 2024-12-31) + B forward P/E 20.00x (growth, as of "
+        "2024-12-31)) / 2 = 15.00x vs the stated 16.00x: 6.2% lower, outside the ±5% tolerance"
+    )
+    assert out.summary.startswith("(A forward P/E 10.00x + B forward P/E 20.00x) / 2 = 15.00x")
+    out = KINDS["discount"].run(
+        {"small": "fact:a", "large": "fact:b * 1.25", "stated": 0.6, "tolerance": 0.02}, ctx
+    )
+    # 1 - 10 / 25 = 0.6
+    assert out.verdict == "supported" and out.numbers[2].value == pytest.approx(0.6)
+    assert out.evidence.startswith("A forward P/E 10.00x (growth, as of 2024-12-31) vs B forward "
+                                   "P/E 20.00x (growth, as of 2024-12-31) * 1.25 = 25.00x: a 60.0% discount")  # fmt: skip
+
+
+def test_the_module_examples_run():
+    result = doctest.testmod(expressions)
+    assert result.attempted >= 5 and result.failed == 0
