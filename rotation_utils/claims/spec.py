@@ -29,6 +29,12 @@ The format (read with the standard library's ``tomllib``)::
     kind = "outperform"                   # ... or a full definition of another kind
     ...
 
+Wherever a metric is accepted (``metric``, ``left``, ``right``, ``stated``, ``small``,
+``large``; not an ``extreme`` claim's, which needs one history) an expression may stand instead:
+metrics and numbers combined with ``+ - * /`` (a space on both sides) and parentheses, e.g.
+``left = "return:EEM:2026-03-31:2026-07-31 - return:SPY:2026-03-31:2026-07-31"`` (see
+:mod:`.expressions`).
+
 A claims file is untrusted input (a colleague's, a pull request's). Every problem raises
 :class:`ClaimsFileError` with one line naming the file, the claim and the field, and nothing is
 evaluated until the whole file is valid:
@@ -41,7 +47,11 @@ evaluated until the whole file is valid:
   duplicate row label within a claim, is refused;
 - every number is finite (no ``inf``/``nan``) and of a sane size; tolerances are > 0 and < 1;
 - dates exist in the calendar (also those inside metric names) and lie in 1900..2100; months
-  are YYYY-MM with a month 01-12.
+  are YYYY-MM with a month 01-12;
+- an expression is at most :data:`~.expressions.MAX_LENGTH` characters with at most
+  :data:`~.expressions.MAX_OPERANDS` operands, nested at most :data:`~.expressions.MAX_NESTING`
+  deep, every metric of it is in the catalog, and its units combine (a P/E plus a return is
+  refused here when the catalog knows both units; a fact's unit when the facts are read).
 """
 
 from __future__ import annotations
