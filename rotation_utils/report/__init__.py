@@ -116,7 +116,14 @@ def run_report(
         _executor_factory(executor, scheduler)(plan.workers) as ex,
         staging(plan.out, plan.months) as stage,
     ):
-        results = _execute(plan, stage, ex, progress=progress)
+        try:
+            results = _execute(plan, stage, ex, progress=progress)
+        except BaseException:
+            # Ctrl-C, SIGTERM/SIGHUP (raised as KeyboardInterrupt by the CLI) or an error: stop
+            # the workers before the staging folder is removed, so that no notebook still
+            # running writes into it while it goes (the executor's second exit does nothing)
+            ex.__exit__(*sys.exc_info())
+            raise
         failures = _keep_failures(plan, results)
         published = []
         summaries: dict[str, dict] = {}

@@ -110,10 +110,39 @@ def publish_month(staged: Path, out: Path, month: str, run_dir: Path) -> Path:
     target = out / month
     with FileLock(str(out / f".{month}.lock")):
         old = None
-        if target.exists():
-            old = run_dir / f".old-{target.name}"
-            os.replace(target, old)
-        os.replace(staged, target)
+        with _signals_deferred():  # between the renames, ``out/month`` is missing
+            if target.exists():
+                old = run_dir / f".old-{target.name}"
+                os.replace(target, old)
+            os.replace(staged, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then deliver the first one to the
+    handler that was in place: an interrupt between the two renames of :func:`publish_month`
+    would leave the month without its old report (moved into the staging folder, which is
+    removed) and without the new one. Only the main thread can set handlers."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        pending.append(signum)
+
+    held = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+    previous = {s: signal.signal(s, hold) for s in held}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        if pending:
+            signal.raise_signal(pending[0])
