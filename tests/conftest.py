@@ -157,3 +157,14 @@ def reports(tmp_path_factory) -> Path:
         else:
             os.environ["ROTATION_CACHE_DIR"] = saved
     return out
+
+
+def ipc_kernel_manager():
+    """A kernel manager on the IPC transport under a short private folder: tests run on two
+    processes, and kernels on TCP ports may collide (papermill #511), which loses messages."""
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    folder = tempfile.mkdtemp(prefix="k-")  # short: a socket path is at most 107 bytes
+    return AsyncKernelManager(kernel_name="python3", transport="ipc", ip=f"{folder}/kernel")

@@ -14,6 +14,8 @@ from rotation_utils.cli import main
 from rotation_utils.derived import load_table
 from tests.claims_files import ARTICLE
 
+from .conftest import ipc_kernel_manager
+
 HERE = Path(__file__).resolve().parent
 SECOND = HERE / "claims" / "mid-caps-2026-02-01.toml"
 
@@ -258,6 +260,7 @@ def test_notebook_05_renders_any_claims_file(tmp_path, no_mirror, monkeypatch):
         cwd=str(HERE.parent / "notebooks"),
         kernel_name="python3",
         progress_bar=False,
+        km=ipc_kernel_manager(),
     )
     recs = records_in(nb)
     assert sorted(recs) == [f"claim_M{i}" for i in range(1, 8)]

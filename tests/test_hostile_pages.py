@@ -18,6 +18,8 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from rotation_utils.escaping import escape_html, escape_markdown
 from rotation_utils.report.render import CSP, clean_html
 
+from .conftest import ipc_kernel_manager
+
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "hostile" / "pages.toml"
 NB05 = ROOT / "notebooks" / "05_claims_check.ipynb"
@@ -180,6 +182,7 @@ def hostile_pages(tmp_path_factory) -> Path:
         kernel_name="python3",
         progress_bar=False,
         cwd=str(NB05.parent),
+        km=ipc_kernel_manager(),
     )
     notebook_page(nb, out / "05_claims_check.html", with_code=False, title=f"05 · {MONTH}")
     result = NotebookResult(

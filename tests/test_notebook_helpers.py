@@ -21,6 +21,8 @@ from rotation_utils.figures import (
 from rotation_utils.notebook import check_parameters, explore, interactive_enabled, start
 from rotation_utils.report import validate_month
 
+from .conftest import ipc_kernel_manager
+
 
 def test_start_validates_parameters():
     assert (
@@ -77,7 +79,7 @@ def test_a_bad_parameter_stops_a_kernel_in_one_line():
         )
     ]
     with pytest.raises(CellExecutionError):
-        NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+        NotebookClient(nb, km=ipc_kernel_manager(), timeout=120).execute()
     (out,) = nb.cells[0].outputs
     assert out["ename"] == "ParameterError"
     assert out["traceback"] == [
@@ -170,7 +172,10 @@ def test_notebooks_offer_widgets_in_a_live_session(monkeypatch, no_mirror):
     path = Path(__file__).resolve().parent.parent / "notebooks" / "03_sector_rotation.ipynb"
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        timeout=300,
+        km=ipc_kernel_manager(),
+        resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     views = [
         o
@@ -215,7 +220,7 @@ def test_figures_are_drawn_once_and_saved_at_their_own_size():
         ),
         nbformat.v4.new_code_cell("print(len(draws))"),
     ]
-    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    NotebookClient(nb, km=ipc_kernel_manager(), timeout=120).execute()
     pngs = [o["data"]["image/png"] for o in nb.cells[0].outputs if "image/png" in o.get("data", {})]
     assert [_png_size(p) for p in pngs] == [(900, 450), (950, 270)]  # figsize x 100 dpi
     assert nb.cells[1].outputs[0]["text"].strip() == "2"

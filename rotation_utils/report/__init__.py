@@ -338,7 +338,8 @@ def _keep_failures(
             NotebookError(
                 r.name,
                 r.cell,
-                *(r.error.split(": ", 1) + [""])[:2],
+                r.ename,
+                r.evalue,
                 month=month,
                 kept=str(k.parent) if k else "",
             )

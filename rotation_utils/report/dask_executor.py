@@ -368,10 +368,16 @@ def warm_up_worker() -> None:
     warm_up()
 
 
-def _failed(job: MonthJob, error: str) -> list[NotebookResult]:
+def _failed(job: MonthJob, ename: str, evalue: str) -> list[NotebookResult]:
     return [
         NotebookResult(
-            Path(nb).stem, job.month, "failed", 0.0, str(Path(job.out_dir) / Path(nb).name), error
+            Path(nb).stem,
+            job.month,
+            "failed",
+            0.0,
+            str(Path(job.out_dir) / Path(nb).name),
+            ename=ename,
+            evalue=evalue,
         )
         for nb in job.notebooks
     ]
@@ -389,7 +395,7 @@ def run_remote_job(remote: RemoteJob) -> RemoteResult:
     try:
         state = plugin.run_state(remote)
     except RotationError as e:
-        return RemoteResult(_failed(job, f"{type(e).__name__}: worker {where}: {e}"), {}, {}, where)
+        return RemoteResult(_failed(job, type(e).__name__, f"worker {where}: {e}"), {}, {}, where)
     out = Path(tempfile.mkdtemp(prefix=f"{job.month}-", dir=plugin.root))
     try:
         env = dict(job.env)
@@ -558,7 +564,7 @@ class DaskExecutor:
             try:
                 remote_result = fut.result()
             except Exception as e:
-                yield _failed(job, _one_line(e))
+                yield _failed(job, type(e).__name__, _one_line(e))
                 continue
             yield _receive(job, remote_result, expected)
         self._futures = []
@@ -585,10 +591,11 @@ def _probe(address: str, timeout: float, security: Any = None) -> None:
 
 
 def _one_line(e: BaseException) -> str:
+    """The message of a task's exception on one line (a lost worker said so)."""
     text = " ".join(str(e).split())
     if type(e).__name__ == "KilledWorker":
         text = f"the worker running it died {ALLOWED_FAILURES + 1} times ({text})"
-    return f"{type(e).__name__}: {text}"
+    return text
 
 
 def _data_spec(staged: str | None) -> DataSpec:
@@ -614,7 +621,8 @@ def _receive(
         k = diff[0]
         return _failed(
             job,
-            f"DataError: worker {remote.worker} read other data than the client: {k} is "
+            "DataError",
+            f"worker {remote.worker} read other data than the client: {k} is "
             f"{remote.vintages.get(k)!r} there, {expected.get(k)!r} here; give every worker the "
             "same mirror or data/",
         )
@@ -626,7 +634,8 @@ def _receive(
             shown = " ".join(repr(name)[:80].split())
             return _failed(
                 job,
-                f"DataError: worker {remote.worker} returned the file name {shown}, which is not "
+                "DataError",
+                f"worker {remote.worker} returned the file name {shown}, which is not "
                 "a plain file name inside the job's folder; nothing of its job was written",
             )
         paths[name] = path

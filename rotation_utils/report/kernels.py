@@ -88,7 +88,10 @@ class NotebookResult:
     status: str
     seconds: float
     output: str
-    error: str = ""
+    #: the exception's type name and message when it failed (as papermill's
+    #: ``PapermillExecutionError`` carries them), never one string to split again
+    ename: str = ""
+    evalue: str = ""
     cell: int | None = None
     figures: dict = field(default_factory=dict)
     #: seconds spent waiting for the kernel (start or reset), executing, rendering the page
@@ -99,6 +102,11 @@ class NotebookResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def error(self) -> str:
+        """``"Type: message"`` for a reader ("" when it did not fail)."""
+        return f"{self.ename}: {self.evalue}" if self.ename else self.evalue
 
 
 class JobExecutor(Protocol):
@@ -567,7 +575,7 @@ def execute_notebook(
         except PapermillExecutionError as e:
             with contextlib.suppress(Exception):  # the copy kept under failed/ is shared too
                 _write_without_local_paths(_read(dst), src, dst)
-            return result("failed", error=f"{e.ename}: {e.evalue}", cell=e.exec_count)
+            return result("failed", ename=e.ename, evalue=e.evalue, cell=e.exec_count)
         except Exception as e:
             # a kernel start race or a dead kernel: take a fresh kernel, retry, then report
             last_err = e
@@ -582,7 +590,7 @@ def execute_notebook(
         first_figure(nb, dst.with_suffix(".png"))
         phases["render"] = round(time.perf_counter() - t, 3)
         return result("ok", figures=records_in(nb))
-    return result("failed", error=f"{type(last_err).__name__}: {last_err}")
+    return result("failed", ename=type(last_err).__name__, evalue=str(last_err))
 
 
 def _read(path: Path):

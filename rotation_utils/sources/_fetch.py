@@ -149,6 +149,10 @@ class RefreshResult:
     reason: str = ""
     meta: DownloadMeta | None = None
     tables: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
+    #: a failure's cause as fields, so no caller reads it back out of ``reason``: the HTTP status
+    #: the publisher answered with (0: none), and whether a body arrived but was refused
+    http_status: int = 0
+    refused: bool = False
 
 
 def mirror_dir() -> Path | None:
@@ -329,7 +333,7 @@ def _online_bytes(
         return _read_capped(cached, raw), ("url" if fetched else "cache"), r.tables
     r = refresh(raw, parse)
     if r.status == "failed":
-        if r.reason.startswith("refused"):
+        if r.refused:
             raise DataError(r.reason)
         gone = (
             f"The publisher discontinued this file {raw.discontinued}; only its last edition "
@@ -338,7 +342,7 @@ def _online_bytes(
             else ""
         )
         # The publisher answered (e.g. 404): being offline is not the cause, so no mirror hint.
-        hint = "" if r.reason.startswith("HTTP 4") else _mirror_hint(raw)
+        hint = "" if 400 <= r.http_status < 500 else _mirror_hint(raw)
         raise NetworkError(f"could not download {raw.url} ({r.reason}). {gone}{hint}".rstrip())
     return _read_capped(cached, raw), "url", r.tables
 
@@ -404,7 +408,12 @@ def _refresh_locked(
         resp = _fetch_response(raw, meta)
     except DownloadError as e:
         return RefreshResult(
-            raw, "failed", meta.vintage if meta else "", reason=e.reason, meta=meta
+            raw,
+            "failed",
+            meta.vintage if meta else "",
+            reason=e.reason,
+            meta=meta,
+            http_status=e.status,
         )
     now = _now()
     if resp.status == 304 and meta is not None:
@@ -418,7 +427,9 @@ def _refresh_locked(
     except DataError as e:
         aside = _set_aside(raw, resp.body)
         reason = f"refused download from {raw.url}: {e}; set aside at {aside}"
-        return RefreshResult(raw, "failed", meta.vintage if meta else "", reason=reason, meta=meta)
+        return RefreshResult(
+            raw, "failed", meta.vintage if meta else "", reason=reason, meta=meta, refused=True
+        )
     sha = hashlib.sha256(data).hexdigest()
     vintage = _vintage(tables) if tables else ""
     rows = sum(len(t) for t in tables.values()) if tables else 0
