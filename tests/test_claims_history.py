@@ -287,3 +287,39 @@ def test_the_history_examples_run():
         result = doctest.testmod(mod)
         assert result.failed == 0
     assert doctest.testmod(hist).attempted >= 12
+
+
+def test_without_the_mirror_cape_is_read_from_data_and_a_series_offline_is_not_checkable(
+    no_mirror, monkeypatch, tmp_path
+):
+    # FRED pointed at a closed local port: "offline", with no network touched
+    monkeypatch.setenv("ROTATION_URL_FRED", "http://127.0.0.1:9/{series}.csv")
+    ctx = Context(MONTH, load_facts())
+    v = evaluate(ctx, "cape:2025-12")
+    assert (
+        v.value == pytest.approx(39.89131962) and "ie_data.xls" in v.source
+    )  # data/shiller_monthly
+    assert evaluate(ctx, "fred_yoy:CPILFESL:2025-12").value == pytest.approx(331.814 / 323.259 - 1)
+    miss = evaluate(ctx, "fred:ZZZ9")
+    assert miss.value is None and miss.reason.startswith("no FRED series ZZZ9: could not download")
+    path = tmp_path / "offline.toml"
+    head, *claims = CLAIMS.split("[[claims]]")
+    path.write_text(head + "[[claims]]" + claims[6])  # H7 alone
+    _, results = check_file(path, MONTH)
+    assert [r.verdict for r in results] == ["not checkable"]
+    assert "no FRED series ZZZ9" in results[0].evidence
+
+
+@pytest.mark.parametrize(
+    "name,reason",
+    [
+        ("percentile:fred:DGS10:2026-06", "2026-06 is after 2026-01"),
+        ("percentile:fred:CPILFESL:2025-10", "no CPILFESL value for 2025-10"),
+        ("percentile:cape:2026-03", "2026-03 is after 2026-01"),
+        ("percentile:close:SPY:2026-02-10", "after 2026-01"),
+        ("percentile:close:XLF:2026-01-20", "inside a provider gap"),
+    ],
+)
+def test_a_percentile_at_a_month_without_a_value_is_not_available(ctx, name, reason):
+    v = evaluate(ctx, name)
+    assert v.value is None and reason in v.reason

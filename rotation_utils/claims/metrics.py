@@ -560,11 +560,16 @@ def _fred_history(ctx: Context, sid: str) -> History:
 
 
 def _until_arg(h: History, ctx: Context, month_arg: str | None) -> History:
-    """The history up to the report month, and up to the metric's own month when it names one."""
+    """The history up to the report month, and up to the metric's own month when it names one:
+    a history that ends there, or the reason it does not (the month is after the report month,
+    or has no value), as the metric's own value says."""
     h = h.until(ctx.month)
-    if month_arg and pd.Period(month_arg, "M") <= parse_month(ctx.month):
-        h = h.until(month_arg)
-    return h
+    if not month_arg or h.reason:
+        return h
+    v = hist.level(h, ctx.month, month_arg)
+    if not v.available:
+        return replace(h, series=h.series.iloc[:0], reason=v.reason)
+    return h.until(month_arg)
 
 
 def _fred_series(ctx: Context, ref: MetricRef) -> History:
@@ -623,7 +628,12 @@ def _close_series(ctx: Context, ref: MetricRef) -> History:
     table = price_table(ctx, t)
     if isinstance(table, str):
         return History(pd.Series(dtype=float), "index", what=f"{t} close", reason=table)
-    return hist.close_history(table, t, ctx.month, date)
+    # The history ends at the metric's own close, or has the reason there is none.
+    v = risk.close_on(table, t, date, month=ctx.month)
+    h = hist.close_history(table, t, ctx.month, date)
+    if not v.available:
+        return replace(h, series=h.series.iloc[:0], reason=v.reason)
+    return h
 
 
 def _check_percentile(args: tuple[str, ...], at: str) -> None:
@@ -880,7 +890,7 @@ CATALOG: dict[str, MetricSpec] = {
         MetricSpec(
             "fred",
             "fred:<SERIES>[:<YYYY-MM>]",
-            "percent / pp / index",
+            "percent/pp/index",
             "FRED: fred_monthly (DFF, DGS10, T10Y2Y, CPILFESL), any other series read from "
             "the mirror (CPIAUCSL) or FRED",
             "monthly mean of the series in that month (default: the latest on or before the "
