@@ -8,7 +8,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .errors import DataError
-from .measures.prices import break_at_gaps, price_return, price_segments, segments_in_window
+from .measures.prices import (
+    break_at_gaps,
+    price_return,
+    price_segments,
+    provider_name,
+    segment_kind,
+    segments_in_window,
+)
 from .measures.prices import gaps as _gaps
 from .months import clip_to_month, month_end, parse_month
 from .provenance import provenance_of, with_provenance
@@ -512,11 +519,14 @@ def price_caption(close: pd.DataFrame, tickers: list[str], month: str | None = N
         for i, g in enumerate(segments_in_window(segs.get(t, []), first, last)):
             lo = max(pd.Timestamp(g.start), first).date()
             hi = min(pd.Timestamp(g.end), last).date()
-            text = f"{g.provider} {lo}..{hi} ({g.basis.split(' (')[0]})"
+            text = f"{provider_name(g)} {lo}..{hi} ({segment_kind(g)})"
             if i and g.join == "levels":
-                text = f"bridged on price levels ({len(g.missing)} day(s) missing), then " + text
+                n = len(g.missing)
+                days = f"{n} day missing" if n == 1 else f"{n} days missing"
+                join = f"bridged on price levels ({days})" if n else "joined on price levels"
+                text = f"{join}, then " + text
             elif i and g.join == "gap":
-                text = "GAP, no return across it, then " + text
+                text = "a gap (no return across it), then " + text
             parts.append(text)
         lines.setdefault(f"{first.date()}..{last.date()}: " + ", ".join(parts), []).append(t)
     return "\n".join(f"Prices {', '.join(ts)} {text}." for text, ts in lines.items())

@@ -61,10 +61,10 @@ class Provenance:
         return replace(self, **changes)
 
     def caption(self) -> str:
-        """One line for a figure or table: source, table, vintage and coverage."""
+        """One line for a figure or table: source, table (in words), vintage and coverage."""
         parts = [f"Source: {self.publisher}, {self.title}"]
         if self.table:
-            parts[0] += f" ({self.table})"
+            parts[0] += f" ({table_words(self.table)})"
         if self.vintage:
             parts.append(f"vintage {self.vintage}")
         if self.coverage:
@@ -144,6 +144,24 @@ def with_provenance(obj: Any, prov: Provenance) -> Any:
         prov = prov.updated(coverage=f"{_label(obj.index[0])} .. {_label(obj.index[-1])}")
     obj.attrs["provenance"] = frozen(prov.to_dict())
     return obj
+
+
+#: How a reader knows the tables a parser names by an id (the S&P DJI sheet's parts).
+TABLE_WORDS = {
+    "index_pe": "index P/Es and projected growth",
+    "quarterly_eps": "quarterly EPS",
+    "estimate_revisions": "weekly EPS estimate history",
+    "annual_eps": "annual EPS and P/Es by index",
+    "quarterly_eps_by_sector": "quarterly EPS by sector",
+}
+
+
+def table_words(table: str) -> str:
+    """A parser's table id in words ("annual_eps" -> "annual EPS and P/Es by index"); a title
+    that is already words (French's "Average Value Weighted Returns -- Monthly") is kept."""
+    if table in TABLE_WORDS:
+        return TABLE_WORDS[table]
+    return table.replace("_", " ") if table.isidentifier() else table
 
 
 def caption(*objs: Any, note: str = "") -> str:

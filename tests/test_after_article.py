@@ -99,7 +99,12 @@ def test_captions_give_each_tickers_own_dates(t):
     assert "Prices SPY 2005-01-03..2026-01-30" in cap
     assert "Prices XLK 2006-01-03..2025-12-31" in cap
     cap = A.price_caption(t["etf_close"], ["XLK"], "2026-07")
-    assert "GAP, no return across it, then alphavantage_2026 2026-03-31..2026-07-31" in cap
+    assert cap == (
+        "Prices XLK 2006-01-03..2026-07-31: Yahoo Finance adjusted closes 2006-01-03..2025-12-31 "
+        "(total return), a gap (no return across it), then Alpha Vantage unadjusted closes "
+        "2026-03-31..2026-07-31 (price return)."
+    )
+    assert "yahoo_" not in cap and "alphavantage_" not in cap
 
 
 def test_iwm_vs_spy_since_the_article_by_hand(t):

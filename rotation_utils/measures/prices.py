@@ -28,6 +28,8 @@ __all__ = [
     "window_closes",
     "return_basis",
     "price_return",
+    "provider_name",
+    "segment_kind",
 ]
 
 #: How a reader knows each price provider (mirror folders and online providers).
@@ -72,6 +74,11 @@ def break_at_gaps(series: pd.Series, segments: list[Segment]) -> list[pd.Series]
         lo = first
     runs.append(s.loc[lo:] if lo is not None else s)
     return [r for r in runs if not r.empty]
+
+
+def segment_kind(segment: Segment) -> str:
+    """What a return over ``segment``'s closes is: "total return" or "price return"."""
+    return _KIND.get(segment.basis, "return")
 
 
 def provider_name(segment: Segment) -> str:
