@@ -94,6 +94,10 @@ class History:
         return replace(self, series=clip_to_month(self.series, month))
 
 
+def _no_history(unit: str, basis: str, what: str, reason: str) -> History:
+    return History(pd.Series(dtype=float), unit, basis, what=what, reason=reason)
+
+
 def _none(unit: str, reason: str, name: str) -> Value:
     return Value(None, unit, reason=reason, name=name)
 
@@ -521,14 +525,13 @@ def close_history(
     what = f"{ticker} close"
     basis = f"month-end closes of {ticker}"
     if ticker not in close:
-        return History(pd.Series(dtype=float), "index", basis, what=what,
-                       reason=f"no prices for {ticker} in the price table")  # fmt: skip
+        return _no_history("index", basis, what, f"no prices for {ticker} in the price table")
     end = min(pd.Timestamp(until), m.end) if until is not None else m.end
     s = close[ticker].dropna()
     s = s.loc[s.index <= end + pd.Timedelta(hours=23, minutes=59)]
     if s.empty:
-        return History(pd.Series(dtype=float), "index", basis, what=what,
-                       reason=f"no close of {ticker} on or before {end.date()}")  # fmt: skip
+        why = f"no close of {ticker} on or before {end.date()}"
+        return _no_history("index", basis, what, why)
     idx = pd.DatetimeIndex(s.index)
     last = s.groupby(idx.to_period("M")).tail(1)
     periods = pd.DatetimeIndex(last.index).to_period("M")
