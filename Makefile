@@ -31,8 +31,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Two test processes (pytest-xdist; PYTEST_WORKERS=auto for one per core, 0 for none). Tests that
+# share one expensive fixture (a rendered report, the Dask cluster) carry one xdist_group mark, and
+# loadgroup runs each such group on a single process. pytest's exit code 5 (no test collected)
+# reaches make, and so fails CI, as without xdist.
+PYTEST_WORKERS ?= 2
 unit: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
 
 # Notebooks are checked against their committed outputs (made from the embedded data/): first on data/
 # alone, then, when ROTATION_MIRROR is set (as in CI), again on the raw files, which must show the same.

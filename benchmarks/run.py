@@ -233,7 +233,10 @@ def bench_report(backfill: bool) -> None:
             return timed(lambda: _plain_papermill(trivial, tmp / f"floor{k}"))
 
         def month_run() -> float:
-            return timed(lambda: run_report(["2026-01"], tmp / "warm", jobs=2, progress=False))
+            # force: the same month into the same folder would otherwise be reused, not run
+            return timed(
+                lambda: run_report(["2026-01"], tmp / "warm", jobs=2, progress=False, force=True)
+            )
 
         cold = timed(lambda: run_report(["2026-01"], tmp / "cold", jobs=2, progress=False))
         # On a shared machine the load moves over minutes: each ratio compares runs taken
@@ -276,6 +279,85 @@ def bench_report(backfill: bool) -> None:
                 f"{bf / around:.2f}x one month ({around:.1f} s, the runs either side)",
                 "<= 4x one month",
             )
+
+
+def _revise_one_value(data: Path, table: str, period: str, column: str, value: float) -> None:
+    import gzip
+    import hashlib
+    import io
+    import json
+
+    import pandas as pd
+
+    man = json.loads((data / "manifest.json").read_text())
+    entry = man["tables"][table]
+    path = data / entry["file"]
+    df = pd.read_csv(path, compression="gzip", dtype={"period": str})
+    df.loc[df["period"] == period, column] = value
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, lineterminator="\n")
+    blob = gzip.compress(buf.getvalue().encode(), mtime=0)
+    path.write_bytes(blob)
+    entry["sha256"] = hashlib.sha256(blob).hexdigest()
+    (data / "manifest.json").write_text(json.dumps(man, indent=1))
+
+
+def bench_incremental() -> None:
+    """Re-running a backfill: unchanged (everything reused) and after one input month changed
+    (only the months at or after it run), against the first run, in one sitting."""
+    import shutil
+
+    from rotation_utils.report import run_report
+
+    months = [f"2025-{m:02d}" for m in range(2, 13)] + ["2026-01"]
+    saved = os.environ.pop("ROTATION_MIRROR", None)  # a copy of data/ whose one value we revise
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = tmp / "data"
+        shutil.copytree(ROOT / "data", data)
+        os.environ["ROTATION_DATA_DIR"] = str(data)
+        out = tmp / "reports"
+        try:
+            t = time.perf_counter()
+            first = run_report(months, out, jobs=2, progress=False)
+            t_first = time.perf_counter() - t
+            t = time.perf_counter()
+            same = run_report(months, out, jobs=2, progress=False)
+            t_same = time.perf_counter() - t
+            _revise_one_value(data, "fred_monthly", "2025-12", "DFF", 4.0)
+            t = time.perf_counter()
+            changed = run_report(months, out, jobs=2, progress=False)
+            t_changed = time.perf_counter() - t
+        finally:
+            os.environ.pop("ROTATION_DATA_DIR", None)
+            if saved is not None:
+                os.environ["ROTATION_MIRROR"] = saved
+    share = changed.ran / max(1, first.ran)
+    row(
+        "Backfill 2025-02 .. 2026-01 (12 months, embedded data), first run",
+        f"{t_first:.1f} s",
+        f"{first.ran} notebooks ran",
+    )
+    row(
+        "  the same backfill again, nothing changed",
+        f"{t_same:.1f} s",
+        f"{t_same / t_first:.2f}x the first run ({same.ran} ran, {same.reused} reused)",
+        "<= 0.1x",
+    )
+    row(
+        "  after one input month changed (fed funds 2025-12)",
+        f"{t_changed:.1f} s",
+        f"{t_changed / t_first:.2f}x the first run ({changed.ran} ran, {changed.reused} reused: "
+        f"{share:.2f} of the notebooks)",
+        f"<= {share:.2f}x + start-up",
+    )
+
+
+def bench_make_test() -> None:
+    """Wall time of `make test` with .venv present (lint, unit tests on 2 processes, nbval)."""
+    t = time.perf_counter()
+    rc = subprocess.run(["make", "test"], cwd=ROOT, capture_output=True).returncode
+    row("make test (.venv present)", f"{time.perf_counter() - t:.0f} s", f"exit {rc}", "<= 120 s")
 
 
 def bench_cluster(rounds: int = 2) -> None:
@@ -325,7 +407,9 @@ def main() -> int:
         "--quick", action="store_true", help="skip the 12-month backfill and the cluster rows"
     )
     ap.add_argument(
-        "--only", help="comma-separated groups: import, french, cached, refresh, report, cluster"
+        "--only",
+        help="comma-separated groups: import, french, cached, refresh, report, cluster, "
+        "incremental, maketest",
     )
     args = ap.parse_args()
     groups = {
@@ -335,6 +419,8 @@ def main() -> int:
         "refresh": bench_refresh,
         "report": lambda: bench_report(backfill=not args.quick),
         "cluster": lambda: None if args.quick else bench_cluster(),
+        "incremental": bench_incremental,
+        "maketest": lambda: None if args.quick else bench_make_test(),
     }
     chosen = args.only.split(",") if args.only else list(groups)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}", file=sys.stderr)

@@ -22,8 +22,11 @@ from .analysis import (
     snapshot_availability,
     ticker_return,
 )
+from .measures.prices import price_return
 from .months import clip_to_month, month_end, parse_month
+from .results import Value, Window
 from .sources.prices import SECTOR_ETFS, Segment
+from .units import format_value
 
 __all__ = [
     "SinceArticle",
@@ -32,6 +35,7 @@ __all__ = [
     "cumulative_returns",
     "usable_start",
     "sector_ranking",
+    "best_sector",
     "rotation_scorecard",
     "rates_since",
     "forecasts_after",
@@ -163,6 +167,40 @@ def sector_ranking(
             }
         )
     return pd.DataFrame(rows).set_index("ticker").sort_values("relative", ascending=False)
+
+
+def best_sector(
+    rank: pd.DataFrame, close: pd.DataFrame, article_date: str, *, benchmark: str = "SPY"
+) -> Value:
+    """The top sector of :func:`sector_ranking` as a Value whose basis says over which window it
+    was measured: since the article when every sector SPDR has prices from the article's close,
+    else from the first date they all have prices after it (and then it says so).
+
+    The basis also gives the margin over ``benchmark`` (pp) and what the return is made of
+    (total, price or mixed return, from the closes' providers).
+    """
+    best = str(rank.index[0])
+    start, end = rank.loc[best, "start"], rank.loc[best, "end"]
+    r = price_return(close, best, start, end)
+    margin = format_value(rank.loc[best, "relative"], "ratio_diff")
+    at_article = article_close(close, benchmark, article_date)
+    since = at_article is not None and pd.Timestamp(start) <= at_article
+    window = (
+        f"since the article, {start} to {end}"
+        if since
+        else f"{start} to {end}, the first window after the article ({article_date}) in which all "
+        f"{len(rank)} sector SPDRs have prices"
+    )
+    return Value(
+        best,
+        "ticker",
+        as_of=str(end),
+        basis=f"{window}; {best} minus {benchmark} {margin}; {r.measure}",
+        window=Window(str(start), str(end)),
+        source=r.source,
+        subject=f"{best} ({rank.loc[best, 'sector']})",
+        measure=r.measure,
+    )
 
 
 def _periods_after(

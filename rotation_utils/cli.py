@@ -1,16 +1,20 @@
 """``rotation`` command line: argument parsing and error-to-exit-code mapping only.
 
-Exit codes: 0 success, 1 data or runtime error, 2 usage error (bad argument or parameter).
+Exit codes: 0 success, 1 data or runtime error, 2 usage error (bad argument or parameter),
+130 interrupted (Ctrl-C), 143 SIGTERM and 129 SIGHUP (handled as Ctrl-C: nothing partial is left).
 Errors print one line on stderr; ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 __all__ = ["main"]
 
@@ -132,7 +136,49 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--notebooks", help="comma-separated notebook numbers or names, e.g. 01,03")
     rep.add_argument("--with-code", action="store_true", help="show input cells in the HTML pages")
+    rep.add_argument(
+        "--force",
+        action="store_true",
+        help="run every notebook again (default: a notebook whose notebook file, code, parameters "
+        "and data as of its month are unchanged since it was published is kept as it is)",
+    )
     return p
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread so that it unwinds as Ctrl-C does: workers
+    and their kernels stopped, the staging folder removed, nothing partial published."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+# Signals handled like Ctrl-C (SIGINT): `kill PID` and a closed terminal.
+_TERMINATING = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM and SIGHUP raise :class:`Terminated`; a repeat while the
+    run cleans up is ignored (a second raise would cut the cleanup short). The previous handlers
+    are restored afterwards. Only the main thread may set handlers: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        if not raised:
+            raised.append(signum)
+            raise Terminated(signum)
+
+    previous = {s: signal.signal(s, handler) for s in _TERMINATING}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,12 +186,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import RotationError
 
     try:
-        return _run(args)
+        with _terminate_as_interrupt():
+            return _run(args)
     except RotationError as e:
         if args.debug:
             raise
         print(f"rotation: error: {e}", file=sys.stderr)
         return e.exit_code
+    except Terminated as e:  # the shell's convention: 128 + the signal number
+        print(f"rotation: terminated ({signal.Signals(e.signum).name})", file=sys.stderr)
+        return 128 + e.signum
     except KeyboardInterrupt:
         print("rotation: interrupted", file=sys.stderr)
         return 130
@@ -235,6 +285,7 @@ def _report(args: argparse.Namespace) -> int:
             notebooks=notebooks,
             with_code=args.with_code,
             scheduler=scheduler,
+            force=args.force,
         )
     except ReportError as e:
         if args.debug:
@@ -244,6 +295,11 @@ def _report(args: argparse.Namespace) -> int:
         return e.exit_code
     for p in published:
         print(p / "index.html")
+    print(
+        f"rotation: {published.ran} notebook(s) ran, {published.reused} reused "
+        "(unchanged since published)",
+        file=sys.stderr,
+    )
     return 0
 
 

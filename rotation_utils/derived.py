@@ -25,7 +25,15 @@ import pandas as pd
 from .errors import DataError, ParameterError, RotationError
 from .provenance import Provenance, frozen, provenance_of, with_provenance
 
-__all__ = ["TABLES", "load_table", "build_tables", "data_dir", "data_mode", "manifest"]
+__all__ = [
+    "TABLES",
+    "load_table",
+    "read_table",
+    "build_tables",
+    "data_dir",
+    "data_mode",
+    "manifest",
+]
 
 
 @dataclass(frozen=True)
@@ -264,6 +272,15 @@ def load_table(name: str) -> pd.DataFrame:
     if key not in _MEMO:
         _MEMO[key] = _read_csv(path, TABLES[name].index, Provenance.from_dict(entry["provenance"]))
     return _copy(_MEMO[key])
+
+
+def read_table(folder: Path, name: str) -> pd.DataFrame:
+    """Table ``name`` as a folder laid out like ``data/`` holds it (its manifest and csv.gz),
+    with provenance; not memoised (a report's staged data, fingerprints)."""
+    entry = json.loads((folder / "manifest.json").read_text())["tables"][name]
+    return _read_csv(
+        folder / entry["file"], TABLES[name].index, Provenance.from_dict(entry["provenance"])
+    )
 
 
 def _as_embedded(table: DerivedTable) -> pd.DataFrame:

@@ -7,6 +7,8 @@ a bad argument, the ``ROTATION_MIRROR`` setting for a failed download. The CLI m
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "RotationError",
     "DataError",
@@ -15,6 +17,7 @@ __all__ = [
     "NotebookError",
     "ReportError",
     "ClusterError",
+    "mask_secret",
 ]
 
 
@@ -111,3 +114,42 @@ class ReportError(RotationError):
 class ClusterError(RotationError):
     """A Dask cluster that cannot run report jobs: the ``cluster`` extra is not installed, or
     the scheduler does not answer. The message says which and what to do."""
+
+
+def mask_secret(text: str, secret: str, mask: str = "***") -> str:
+    """``text`` with ``secret`` replaced by ``mask`` in every form it may take there.
+
+    A key goes into a URL percent-encoded, so an error message that quotes the URL carries
+    ``quote(secret)`` (or ``quote_plus``/``quote(secret, safe="")``, as other libraries encode
+    it) rather than the raw key; every one of those forms is masked.
+
+    Parameters
+    ----------
+    text : str
+        The text to clean (an error message, a URL).
+    secret : str
+        The secret; an empty one masks nothing.
+    mask : str
+        What each occurrence becomes.
+
+    Returns
+    -------
+    str
+        ``text`` without any form of ``secret``.
+    """
+    from urllib.parse import quote, quote_plus
+
+    if not secret:
+        return text
+    forms = {
+        secret,
+        quote(secret),
+        quote_plus(secret),
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+    }
+    # percent-escapes may come back in lower case (e.g. from a server echoing the query)
+    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), f) for f in forms}
+    for form in sorted(forms, key=len, reverse=True):  # longest first: no form hides in another
+        text = text.replace(form, mask)
+    return text

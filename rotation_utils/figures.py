@@ -110,7 +110,7 @@ FIGURES: dict[str, FigureSpec] = _specs(
     ("smb_12m", "Small minus big (SMB), 12-month return", "ratio", SIGNED),
     # 06 after the article
     ("iwm_spy_since_article", "IWM minus SPY since the article", "ratio_diff"),
-    ("best_sector_since_article", "Best sector SPDR since the article", "ticker"),
+    ("best_sector_since_article", "Best sector SPDR after the article", "ticker"),
 )
 
 

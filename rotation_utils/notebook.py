@@ -132,6 +132,18 @@ def caption_md(text: str) -> None:
     _display(Markdown("\n".join(f"<small><i>{ln}</i></small><br>" for ln in lines)))
 
 
+def _cell(value: object, fmt: str) -> str:
+    """One table cell: ``fmt`` is a format string ("{:+.1%}") or a unit of
+    :data:`rotation_utils.units.UNITS` ("ratio_diff" prints "+3.6 pp"); text is kept as it is."""
+    from .units import UNITS, format_value
+
+    if isinstance(value, str):
+        return value
+    if pd.isna(value):
+        return "–"
+    return format_value(value, fmt, signed=True) if fmt in UNITS else fmt.format(value)
+
+
 def show_table(
     df: pd.DataFrame,
     caption: str,
@@ -139,7 +151,10 @@ def show_table(
     *,
     index: bool = True,
 ) -> None:
-    """Display a table as static HTML (deterministic, no random ids) followed by its caption."""
+    """Display a table as static HTML (deterministic, no random ids) followed by its caption.
+
+    ``formats`` maps a column to a format string or a unit name (see :func:`_cell`).
+    """
     from IPython.display import HTML
 
     out = df.copy()
@@ -154,7 +169,7 @@ def show_table(
     elif formats:
         for col, f in formats.items():
             if col in out:
-                out[col] = out[col].map(lambda v, f=f: f.format(v) if pd.notna(v) else "–")
+                out[col] = out[col].map(lambda v, f=f: _cell(v, f))
     _display(
         HTML(out.to_html(index=index, na_rep="–", border=0, classes="rotation-table", escape=True))
     )

@@ -17,6 +17,43 @@ def _mirror_path() -> Path | None:
     return p if (p / "MANIFEST.md").is_file() else None
 
 
+# Session fixtures too costly to build once per pytest-xdist process: every test that uses one
+# joins its group, and `--dist loadgroup` runs a group in a single process.
+SHARED_FIXTURE_GROUPS = {"reports": "reports"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, group in SHARED_FIXTURE_GROUPS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
+class _GroupSuffix:
+    """loadgroup tells the controller an item's group by a "@group" suffix on its node id, which
+    xdist 3.8 writes to ``item._nodeid``; pytest 9.2 keeps the id in ``item._id`` instead, so the
+    suffix was lost and every group was scattered over the workers (pytest-xdist#1386). Where
+    xdist's suffix did not take, set it on ``_id``; with a fixed xdist this does nothing."""
+
+    @pytest.hookimpl(trylast=True)  # after xdist's own hook
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]):
+        if not getattr(config.option, "loadgroup", False):  # set in xdist workers only
+            return
+        for item in items:
+            names = {
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            }
+            suffix = f"@{'_'.join(sorted(names))}"
+            if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+                item._id = type(item._id).parse(item.nodeid + suffix)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_GroupSuffix(), "rotation-xdist-group-suffix")
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own empty parse cache, so no test depends on another's."""

@@ -185,3 +185,17 @@ def test_latest_macro_is_typed_and_says_what_is_missing(t):
     assert any("FRED monthly data end **2026-01**" in n for n in notes)
     early, _ = A.latest_macro(A.macro_frame(t["fred_monthly"], "1990-01"), "1990-01")
     assert not early["fed_funds"].available and "no fed funds rate" in early["fed_funds"].reason
+
+
+def test_best_sector_says_its_window_is_not_since_the_article(t):
+    rank = X.sector_ranking(t["etf_close"], "2026-01-13", "2026-07")
+    best = X.best_sector(rank, t["etf_close"], "2026-01-13")
+    assert best.value == "XLK" and best.window.start == "2026-03-31"
+    assert best.basis == (
+        "2026-03-31 to 2026-07-31, the first window after the article (2026-01-13) in which all "
+        f"11 sector SPDRs have prices; XLK minus SPY {rank.loc['XLK', 'relative'] * 100:+.1f} pp; "
+        "price return"
+    )
+    assert rank.loc["XLK", "relative"] == pytest.approx(
+        (XLK_0731 / XLK_0331 - 1) - (SPY_0731 / SPY_0331 - 1), rel=1e-6
+    )

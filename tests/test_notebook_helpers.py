@@ -64,6 +64,7 @@ def test_check_parameters_gives_the_cli_one_line_errors():
     assert str(cli.value) == str(nb.value)
 
 
+@pytest.mark.slow  # runs a notebook in a real kernel
 def test_a_bad_parameter_stops_a_kernel_in_one_line():
     nbformat = pytest.importorskip("nbformat")
     from nbclient import NotebookClient
@@ -189,6 +190,7 @@ def _png_size(b64: str) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
+@pytest.mark.slow  # runs a notebook in a real kernel
 def test_figures_are_drawn_once_and_saved_at_their_own_size():
     """In a kernel the theme saves each figure at its size (no ``bbox_inches="tight"``, which
     draws every figure twice to crop it) and ``show_figure`` lays it out without leaving an

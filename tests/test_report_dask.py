@@ -1,6 +1,8 @@
 """Report jobs on Dask distributed: same figures as the local pool, faults, Ctrl-C, set-up errors.
 
-One 2-worker ``LocalCluster`` (worker processes, as on a real cluster) is shared by the module.
+One 2-worker ``LocalCluster`` (worker processes, as on a real cluster) is shared by the module;
+the tests that use it carry ``ON_THE_CLUSTER``, so that under pytest-xdist they all run in the one
+process that holds it, one after the other.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from rotation_utils.report.kernels import MonthJob
 from .test_report import _trivial_notebook
 
 pytestmark = pytest.mark.slow
+ON_THE_CLUSTER = pytest.mark.xdist_group("dask-cluster")
 ROOT = Path(__file__).resolve().parent.parent
 MONTHS = ["2026-05", "2026-06", "2026-07"]
 
@@ -59,17 +62,22 @@ def cluster(tmp_path_factory):
     env = {f"DASK_{k.upper().replace('.', '__').replace('-', '_')}": v for k, v in config.items()}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    c = local_cluster(2, security, env={"ROTATION_CACHE_DIR": str(cache)})
-    try:
-        with dask.config.set(config):
-            yield c
-    finally:
-        c.close()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    # A LocalCluster closes a worker's nanny for good when no worker of that name is registered
+    # lost-worker-timeout (15 s) after one was lost: a timer left by a killed-worker test then
+    # fired during the restart in test_warm_kernels_go_down_with_their_worker and that worker
+    # never came back (restart timed out after 120 s). The nanny restarts its worker anyway.
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "1h"}):
+        c = local_cluster(2, security, env={"ROTATION_CACHE_DIR": str(cache)})
+        try:
+            with dask.config.set(config):
+                yield c
+        finally:
+            c.close()
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 @pytest.fixture
@@ -90,6 +98,7 @@ def _index_without_timings(month_dir: Path) -> str:
     return re.sub(r">\d+\.\d s<", "><", html)  # notebook run times
 
 
+@ON_THE_CLUSTER
 def test_three_month_backfill_on_the_cluster_matches_the_local_pool(cluster, tmp_path):
     local = run_report(MONTHS, tmp_path / "local", jobs=2, progress=False)
     dask = run_report(
@@ -136,6 +145,7 @@ def _attempts(tmp_path: Path, month: str) -> list[str]:
     return (tmp_path / "attempts" / month).read_text().split()
 
 
+@ON_THE_CLUSTER
 def test_a_job_whose_worker_is_killed_runs_again_on_another_worker(cluster, tmp_path, monkeypatch):
     monkeypatch.delenv("ROTATION_MIRROR", raising=False)  # faults, not data: read data/
     nb = _worker_killer(tmp_path, {"2026-05": 1})
@@ -152,6 +162,7 @@ def test_a_job_whose_worker_is_killed_runs_again_on_another_worker(cluster, tmp_
     assert len(pids) == 2 and pids[0] != pids[1]  # the retry ran in another worker process
 
 
+@ON_THE_CLUSTER
 def test_a_job_that_keeps_killing_workers_fails_its_month_and_the_others_publish(
     cluster, tmp_path, monkeypatch
 ):
@@ -178,6 +189,7 @@ def test_a_job_that_keeps_killing_workers_fails_its_month_and_the_others_publish
     assert not (out / "2026-06").exists() and not list(out.glob(".run-*"))
 
 
+@ON_THE_CLUSTER
 def test_a_worker_that_cannot_read_the_data_fails_its_job_naming_itself(client, tmp_path):
     job = MonthJob("2026-05", (str(ROOT / "notebooks" / "01_valuation_gaps.ipynb"),), "unused")
     spec = DataSpec("t1", mirror="/nope", staged=str(tmp_path / "not-visible-here"))
@@ -203,6 +215,7 @@ def test_a_worker_returned_file_name_outside_the_job_folder_is_refused(tmp_path,
     assert not (tmp_path / "x").exists()
 
 
+@ON_THE_CLUSTER
 def test_a_client_without_the_certificate_cannot_reach_a_local_cluster(cluster):
     """A second process on the machine: plain TCP and TLS with another certificate are both
     refused by the local:N cluster's scheduler."""
@@ -226,6 +239,7 @@ def test_a_worker_with_other_data_vintages_is_refused(tmp_path):
     assert not (tmp_path / "01_x.ipynb").exists()  # nothing of it reaches the staging folder
 
 
+@ON_THE_CLUSTER
 def test_ctrl_c_cancels_the_jobs_and_leaves_no_partial_month(cluster, client, tmp_path):
     out = tmp_path / "out"
     (out / "2026-05").mkdir(parents=True)
@@ -279,6 +293,7 @@ def _kernel_pids() -> list[int]:
     return [km.provisioner.pid for km in kernels._WARM.values()]
 
 
+@ON_THE_CLUSTER
 def test_warm_kernels_go_down_with_their_worker(cluster, client, tmp_path, monkeypatch):
     import psutil
 
@@ -295,12 +310,23 @@ def test_warm_kernels_go_down_with_their_worker(cluster, client, tmp_path, monke
     assert pids and all(psutil.pid_exists(p) for p in pids)
     client.restart()
     deadline = time.time() + 15
-    while time.time() < deadline and any(psutil.pid_exists(p) for p in pids):
+    while time.time() < deadline and any(_running(p) for p in pids):
         time.sleep(0.2)
-    alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    alive = [p for p in pids if _running(p)]
     assert alive == []
 
 
+def _running(pid: int) -> bool:
+    """True for a live process, False for one gone or a zombie (even one that goes meanwhile)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@ON_THE_CLUSTER
 def test_kernels_on_a_worker_do_not_inherit_the_nannys_worker_settings(cluster, client, tmp_path):
     """The nanny sets MALLOC_TRIM_THRESHOLD_ for its worker process; a report kernel runs without
     it, as in the local pool (with it the notebooks ran about 5% slower)."""
@@ -347,7 +373,11 @@ def test_a_scheduler_that_does_not_answer_fails_within_10_s_with_one_line(
     tmp_path, capsys, monkeypatch
 ):
     from rotation_utils.cli import main
+    from rotation_utils.report import dask_executor
 
+    # the bound is the shipped connect timeout; the test waits out a shorter one
+    assert dask_executor.CONNECT_TIMEOUT <= 5
+    monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", 1)
     # a port that accepts connections and never says a word
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -362,6 +392,7 @@ def test_a_scheduler_that_does_not_answer_fails_within_10_s_with_one_line(
         silent.close()
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 1 and elapsed < 10
+    assert "within 1 s" in err[-1]
     # plain TCP is warned about in one line, then refused in one line
     assert len(err) == 2 and err[0].startswith(f"rotation: warning: {address} is plain TCP")
     err = err[1:]

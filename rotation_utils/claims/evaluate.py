@@ -36,6 +36,14 @@ from ..escaping import escape_markdown as md
 from ..months import parse_month
 from ..units import format_value as format_number
 from .checks import CHECKS
+from .expressions import (
+    Combined,
+    ExpressionError,
+    is_expression,
+    metric_unit,
+    parse_expression,
+    static_unit,
+)
 from .kinds import KINDS, Outcome
 from .metrics import CATALOG, Context, Value, evaluate, history, parse_metric
 from .perturb import CONVENTION, SENSITIVITY, perturbations
@@ -149,7 +157,13 @@ class ClaimResult:
 
     @property
     def sources(self) -> tuple[str, ...]:
-        srcs = [v.source for r in (*self.rows, *self.outcomes) for v in r.outcome.numbers]
+        # an expression's own source joins its operands': each operand's is listed once
+        srcs = [
+            o.source
+            for r in (*self.rows, *self.outcomes)
+            for v in r.outcome.numbers
+            for o in (v.operands if isinstance(v, Combined) else (v,))
+        ]
         return tuple(dict.fromkeys(s for s in srcs if s))
 
     def to_dict(self) -> dict:
@@ -461,6 +475,33 @@ def _refuse_unfalsifiable(file: str, claim: Claim, ctx: Context) -> None:
             )
 
 
+def _refuse_unit_mismatch(file: str, claim: Claim, ctx: Context) -> None:
+    """An expression whose units clash once the facts' units are known (a fact's unit is in
+    data/facts.csv, not the catalog): refused like a bad field, before any table is read."""
+    rows = [("", claim.main)] + [
+        (f" {_ROW_NAMES[role]} #{i}", d)
+        for role, defs in (
+            ("variants", claim.variants),
+            ("context", claim.context),
+            ("outcomes", claim.outcomes),
+        )
+        for i, d in enumerate(defs, 1)
+    ]
+    for where, d in rows:
+        spec = CHECKS[d.check] if d.kind == "check" else KINDS[d.kind]
+        for name, f in spec.fields.items():
+            text = d.fields.get(name)
+            if f.type not in ("metric", "operand") or not is_expression(text):
+                continue
+            try:
+                static_unit(parse_expression(text), lambda n: metric_unit(n, ctx.facts))
+            except ExpressionError as e:
+                raise ClaimsFileError(file, f"claim {claim.id}{where}", name, str(e)) from None
+
+
+_ROW_NAMES = {"variants": "variant", "context": "context", "outcomes": "outcome"}
+
+
 # --------------------------------------------------------------------------- checking
 
 
@@ -489,7 +530,8 @@ def check_claims(
     Raises
     ------
     ClaimsFileError
-        A tolerance that covers its metric's whole history (the claim could not be contradicted).
+        A tolerance that covers its metric's whole history (the claim could not be contradicted),
+        or an expression whose units clash once the facts' units are known.
     """
     month = str(parse_month(month))  # a Month or "YYYY-MM": the context carries the text
     if facts is None:
@@ -497,6 +539,8 @@ def check_claims(
 
         facts = load_facts()
     ctx = Context(month, facts, dict(tables or {}), loader)
+    for c in claims.claims:
+        _refuse_unit_mismatch(claims.path, c, ctx)
     for c in claims.claims:
         _refuse_unfalsifiable(claims.path, c, ctx)
     return [_check_claim(c, ctx, month) for c in claims.claims]

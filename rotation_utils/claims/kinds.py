@@ -17,6 +17,7 @@ import pandas as pd
 from ..measures.prices import returns_heading
 from ..spreads import widest_since
 from ..units import format_value
+from .expressions import Combined
 from .metrics import (
     Context,
     Value,
@@ -142,10 +143,23 @@ def _shown(v: Value, unit: str) -> str:
     return format_number(v.value, unit) if _is_number(v) else v.shown()
 
 
+def _side(v: Value, other: Value, bases: bool) -> str:
+    """One side of a comparison alone: an expression worked out (each operand, then the
+    result), a plain number in the other side's unit, or a metric with its label and basis."""
+    if isinstance(v, Combined):
+        return v.worked(bases)
+    if _is_number(v):
+        return _shown(v, other.unit)
+    return f"{v.label} {v.shown()}" + (f" ({v.dated_basis})" if bases and v.dated_basis else "")
+
+
 def _pair(a: Value, b: Value, *, bases: bool = True) -> str:
     """Two numbers side by side, each with its label: "S&P 600 forward P/E 16.19x (2026E EPS,
     prices 2026-01-29) vs S&P 500 22.46x". A shared measure and a shared basis are said once;
-    ``bases=False`` leaves the bases out (robustness rows, whose definition label says them)."""
+    ``bases=False`` leaves the bases out (robustness rows, whose definition label says them).
+    An expression shows its operands, then its result (:meth:`Combined.worked`)."""
+    if isinstance(a, Combined) or isinstance(b, Combined):
+        return f"{_side(a, b, bases)} vs {_side(b, a, bases)}"
     if _is_number(a) and not _is_number(b):
         right = f"{b.label} {b.shown()}" + (
             f" ({b.dated_basis})" if bases and b.dated_basis else ""
@@ -209,15 +223,22 @@ def _value(f: Mapping[str, Any], ctx: Context) -> Outcome:
     ok = abs(off) <= tol
     numbered = _is_number(st)
     # The stated side's date is the article's: its basis is enough.
-    claimed = format_number(stated, v.unit) if numbered else f"{st.label} {st.shown()} ({st.basis})"
+    claimed = (
+        format_number(stated, v.unit)
+        if numbered
+        else st.worked()
+        if isinstance(st, Combined)
+        else f"{st.label} {st.shown()} ({st.basis})"
+    )
+    said = v.worked() if isinstance(v, Combined) else f"{_cap(v.label)} {v.described()}"
     gap = f"{abs(off):.1%} {_found(v.value, stated)}" if off else "equal"
     band = f"{'within' if ok else 'outside'} the ±{tol * 100:g}% tolerance"
     return Outcome(
         "supported" if ok else "contradicted",
-        f"{_cap(v.label)} {v.described()} vs the stated {claimed}: {gap}, {band}"
-        + (", as claimed" if ok else ""),
+        f"{said} vs the stated {claimed}: {gap}, {band}" + (", as claimed" if ok else ""),
         (v,) if numbered else (v, st),
-        f"{v.shown()} vs stated {format_number(stated, v.unit)}: {gap}, {band}",
+        f"{v.worked(False) if isinstance(v, Combined) else v.shown()} vs stated "
+        f"{format_number(stated, v.unit)}: {gap}, {band}",
         abs(off),
     )
 
@@ -408,7 +429,7 @@ KINDS: dict[str, Kind] = {
             "compare",
             {"left": Field("operand"), "op": Field("op"), "right": Field("operand")},
             _compare,
-            "left op right, each a metric or a number",
+            "left op right, each a metric, an expression over metrics or a number",
         ),
         Kind(
             "discount",

@@ -999,7 +999,12 @@ def metric_label(name: str, facts: pd.DataFrame | None = None) -> tuple[str, str
 
 
 def evaluate(ctx: Context, name: str) -> Value:
-    """Compute metric ``name`` as of ``ctx.month``, labelled for prose (:func:`metric_label`)."""
+    """Compute metric ``name`` as of ``ctx.month``, labelled for prose (:func:`metric_label`);
+    an expression over metrics (``a - b``) by :func:`.expressions.evaluate_expression`."""
+    from .expressions import evaluate_expression, is_expression  # it computes its leaves here
+
+    if is_expression(name):
+        return evaluate_expression(ctx, name, evaluate)
     ref = parse_metric(name)
     subject, measure = _LABELS[ref.family](ref, ctx.facts)
     v = CATALOG[ref.family].compute(ctx, ref)

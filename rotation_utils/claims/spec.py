@@ -29,6 +29,12 @@ The format (read with the standard library's ``tomllib``)::
     kind = "outperform"                   # ... or a full definition of another kind
     ...
 
+Wherever a metric is accepted (``metric``, ``left``, ``right``, ``stated``, ``small``,
+``large``; not an ``extreme`` claim's, which needs one history) an expression may stand instead:
+metrics and numbers combined with ``+ - * /`` (a space on both sides) and parentheses, e.g.
+``left = "return:EEM:2026-03-31:2026-07-31 - return:SPY:2026-03-31:2026-07-31"`` (see
+:mod:`.expressions`).
+
 A claims file is untrusted input (a colleague's, a pull request's). Every problem raises
 :class:`ClaimsFileError` with one line naming the file, the claim and the field, and nothing is
 evaluated until the whole file is valid:
@@ -41,7 +47,11 @@ evaluated until the whole file is valid:
   duplicate row label within a claim, is refused;
 - every number is finite (no ``inf``/``nan``) and of a sane size; tolerances are > 0 and < 1;
 - dates exist in the calendar (also those inside metric names) and lie in 1900..2100; months
-  are YYYY-MM with a month 01-12.
+  are YYYY-MM with a month 01-12;
+- an expression is at most :data:`~.expressions.MAX_LENGTH` characters with at most
+  :data:`~.expressions.MAX_OPERANDS` operands, nested at most :data:`~.expressions.MAX_NESTING`
+  deep, every metric of it is in the catalog, and its units combine (a P/E plus a return is
+  refused here when the catalog knows both units; a fact's unit when the facts are read).
 """
 
 from __future__ import annotations
@@ -59,6 +69,16 @@ from typing import Any
 
 from ..errors import RotationError
 from .checks import CHECKS
+from .expressions import (
+    ExpressionError,
+    Metric,
+    is_expression,
+    leaves,
+    metric_unit,
+    parse_expression,
+    render,
+    static_unit,
+)
 from .kinds import FIELD_TYPES, KINDS, OPS, Field, Kind
 from .metrics import parse_metric
 
@@ -589,6 +609,8 @@ def _check_meaning(kind: str, fields: dict[str, Any], file: str, where: str) -> 
         raise bad(
             "stated", f"{fields['stated']:g}: a discount is a decimal between -1 and 1 (0.2 = 20%)"
         )
+    if kind == "extreme" and is_expression(fields["metric"]):
+        raise bad("metric", "an extreme needs one metric with a history, not an expression")
     if kind == "extreme" and fields["window"] > 1200:
         raise bad("window", f"{fields['window']} months is longer than a century of data")
     if kind == "outperform" and fields["end"] is not None and fields["end"] <= fields["start"]:
@@ -612,6 +634,8 @@ def _field(v: Any, f: Field, file: str, where: str, name: str, fact_ids: set[str
             raise bad(
                 f"must be a metric name{' or a number' if f.type == 'operand' else ''}, not {v!r}"
             )
+        if is_expression(v):
+            return _expression(_clean(v), bad, fact_ids)
         _dates_in_name(v, bad)
         try:
             return parse_metric(_clean(v), fact_ids=fact_ids).name
@@ -656,6 +680,30 @@ def _field(v: Any, f: Field, file: str, where: str, name: str, fact_ids: set[str
     if not isinstance(v, str) or not v.strip():  # text
         raise bad("must be a non-empty string")
     return _clean(v)
+
+
+def _expression(text: str, bad, fact_ids: set[str] | None) -> str:
+    """An expression over metrics (:mod:`.expressions`): parsed within its limits, every metric
+    checked against the catalog, the units combined where the catalog knows them (a P/E plus a
+    return is refused here, before any data is read). Returns it as the parser prints it."""
+    try:
+        tree = parse_expression(text)
+    except ExpressionError as e:
+        raise bad(f"{text[:80]!r}: {e}") from None
+    names = [m.name for m in leaves(tree) if isinstance(m, Metric)]
+    if not names:
+        raise bad(f"{text[:80]!r}: an expression needs at least one metric")
+    for name in names:
+        _dates_in_name(name, bad)
+        try:
+            parse_metric(name, fact_ids=fact_ids)
+        except (ValueError, OverflowError) as e:
+            raise bad(f"{name!r}: {e}") from None
+    try:
+        static_unit(tree, metric_unit)
+    except ExpressionError as e:
+        raise bad(str(e)) from None
+    return render(tree)
 
 
 def _is_number(v: Any) -> bool:

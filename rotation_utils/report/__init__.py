@@ -13,12 +13,15 @@ Nothing is written to ``DIR/YYYY-MM`` unless every notebook of that month succee
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import NotebookError, ReportError
+from .fingerprint import FINGERPRINTS_FILE, fingerprints
+from .fingerprint import published as published_fingerprints
 from .kernels import (
     JobExecutor,
     LocalProcessExecutor,
@@ -38,7 +41,7 @@ from .plan import (
     resolve_notebooks,
     validate_month,
 )
-from .publish import Stage, keep_failed, publish_month, staging
+from .publish import Stage, building_data, keep_failed, publish_month, staging
 from .render import index_view, render_index
 from .summary import REQUIRED_FIGURES, previous_summary, summarize
 
@@ -49,6 +52,7 @@ __all__ = [
     "LocalProcessExecutor",
     "MonthJob",
     "NotebookResult",
+    "PublishedMonths",
     "ReportPlan",
     "latest_month",
     "list_notebooks",
@@ -73,7 +77,8 @@ def run_report(
     progress: bool = True,
     executor: ExecutorFactory | None = None,
     scheduler: str | None = None,
-) -> list[Path]:
+    force: bool = False,
+) -> PublishedMonths:
     """Render the notebooks for each month into ``out/YYYY-MM/``; returns the published folders.
 
     Parameters
@@ -96,6 +101,16 @@ def run_report(
     scheduler : str, optional
         Run the jobs on Dask distributed: ``local:N`` starts a LocalCluster of N worker
         processes, anything else is a scheduler address (see :mod:`.dask_executor`).
+    force : bool
+        Run every notebook, even those whose fingerprint (:mod:`.fingerprint`: notebook, code,
+        parameters, data as of the month) matches the published report's.
+
+    Notes
+    -----
+    A notebook whose fingerprint matches the published one is not run: its files are kept byte
+    for byte, and a month with nothing to run is left as it is (unless the month before it,
+    whose figures its index compares with, is re-run). The result's ``ran`` and ``reused`` say
+    how many notebooks each.
 
     Raises
     ------
@@ -110,26 +125,138 @@ def run_report(
         notebook, month and cell.
     """
     plan = plan_report(months, out, notebooks=notebooks, jobs=jobs, with_code=with_code)
-    # the executor first: workers start their kernels while the data are staged, and an
-    # unreachable scheduler fails before anything is staged
-    with (
-        _executor_factory(executor, scheduler)(plan.workers) as ex,
-        staging(plan.out, plan.months) as stage,
-    ):
-        results = _execute(plan, stage, ex, progress=progress)
+    factory = _executor_factory(executor, scheduler)
+    with contextlib.ExitStack() as stack:
+        ex: JobExecutor | None = None
+        if building_data():
+            # the executor first: workers start their kernels while the data are built, and an
+            # unreachable scheduler fails before anything is staged
+            ex = stack.enter_context(factory(plan.workers))
+        stage = stack.enter_context(staging(plan.out, plan.months))
+        reuse = _reusable(plan, stage, force=force)
+        if ex is None and not all(len(r.results) == len(plan.notebooks) for r in reuse.values()):
+            ex = stack.enter_context(factory(plan.workers))  # only when something will run
+        try:
+            results = _execute(plan, stage, ex, reuse, progress=progress)
+        except BaseException:
+            # Ctrl-C, SIGTERM/SIGHUP (raised as KeyboardInterrupt by the CLI) or an error: stop
+            # the workers before the staging folder is removed, so that no notebook still
+            # running writes into it while it goes (the executor's second exit does nothing)
+            if ex is not None:
+                ex.__exit__(*sys.exc_info())
+            raise
         failures = _keep_failures(plan, results)
-        published = []
+        published = PublishedMonths(
+            ran=sum(len(v) for v in results.values()) - sum(len(r.results) for r in reuse.values()),
+            reused=sum(len(r.results) for r in reuse.values()),
+        )
         summaries: dict[str, dict] = {}
         for month in plan.months:
             if month in failures:
                 continue
+            if reuse[month].whole_month:
+                published.append(plan.out / month)  # nothing it shows changed: kept as it is
+                continue
             summaries[month] = _summarize(plan, stage, month, results[month])
             previous = summaries.get(_month_before(month)) or previous_summary(plan.out, month)
             _render(stage.month_dir(month), summaries[month], previous)
+            _write_fingerprints(stage.month_dir(month), reuse[month].fingerprints)
             published.append(publish_month(stage.month_dir(month), plan.out, month, stage.run_dir))
     if failures:
         raise ReportError([e for month in plan.months for e in failures.get(month, [])])
     return published
+
+
+class PublishedMonths(list):
+    """The published month folders (a list of Path), with how many notebooks ran and how many
+    were reused from the published report because their fingerprints had not changed."""
+
+    def __init__(self, *, ran: int = 0, reused: int = 0) -> None:
+        super().__init__()
+        self.ran = ran
+        self.reused = reused
+
+
+@dataclass
+class _Reuse:
+    """For one month: each notebook's fingerprint, the results taken over from the published
+    report (their files copied into the staging folder), and whether the whole month is kept."""
+
+    fingerprints: dict[str, str | None]
+    results: list[NotebookResult] = field(default_factory=list)
+    whole_month: bool = False
+
+    @property
+    def names(self) -> set[str]:
+        return {r.name for r in self.results}
+
+
+def _reusable(plan: ReportPlan, stage: Stage, *, force: bool) -> dict[str, _Reuse]:
+    """Which notebooks of which months need not run: same fingerprint as published, files there.
+
+    A month whose notebooks are all reused is kept as it is when the month before it (whose
+    figures its "change since last month" shows) is not re-run either; otherwise its summary and
+    index are made again from the reused results.
+    """
+    fps = fingerprints(plan.months, plan.notebooks, stage.data_dir, with_code=plan.with_code)
+    out: dict[str, _Reuse] = {}
+    for month in plan.months:
+        r = _Reuse(fps[month])
+        if not force:
+            r.results = _published_results(plan, month, fps[month], stage.month_dir(month))
+        out[month] = r
+    for month in plan.months:
+        before = _month_before(month)
+        full = len(out[month].results) == len(plan.notebooks)
+        before_kept = before not in out or len(out[before].results) == len(plan.notebooks)
+        out[month].whole_month = full and before_kept
+    return out
+
+
+def _published_results(
+    plan: ReportPlan, month: str, fps: dict[str, str | None], staged: Path
+) -> list[NotebookResult]:
+    """The published notebooks of ``month`` whose fingerprints match, copied into ``staged``."""
+    import json
+    import shutil
+
+    target = plan.out / month
+    old = published_fingerprints(target)
+    try:
+        summary = json.loads((target / "summary.json").read_text())
+        figures = summary["figures"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    results = []
+    for nb in plan.notebooks:
+        fp = fps.get(nb.stem)
+        files = [
+            f for f in (target / f"{nb.stem}.ipynb", target / f"{nb.stem}.html") if f.is_file()
+        ]
+        if fp is None or old.get(nb.stem) != fp or len(files) < 2:
+            continue
+        for f in target.glob(f"{nb.stem}.*"):
+            if f.is_file() and not f.is_symlink():
+                shutil.copy2(f, staged / f.name)
+        mine = {
+            fid: {k: v for k, v in rec.items() if k != "notebook"}
+            for fid, rec in figures.items()
+            if isinstance(rec, dict) and rec.get("notebook") == nb.stem
+        }
+        results.append(
+            NotebookResult(
+                nb.stem, month, "ok", 0.0, str(staged / f"{nb.stem}.ipynb"), figures=mine,
+                reused=True,
+            )
+        )  # fmt: skip
+    return results
+
+
+def _write_fingerprints(staged: Path, fps: dict[str, str | None]) -> None:
+    import json
+
+    kept = {k: v for k, v in fps.items() if v is not None}
+    (staged / FINGERPRINTS_FILE).write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
 
 
 def _executor_factory(executor: ExecutorFactory | None, scheduler: str | None) -> ExecutorFactory:
@@ -151,34 +278,47 @@ def _month_before(month: str) -> str:
 
 
 def _execute(
-    plan: ReportPlan, stage: Stage, executor: JobExecutor, *, progress: bool
+    plan: ReportPlan,
+    stage: Stage,
+    executor: JobExecutor | None,
+    reuse: dict[str, _Reuse],
+    *,
+    progress: bool,
 ) -> dict[str, list[NotebookResult]]:
-    """Run every (month, notebook) job; results per month in notebook order."""
+    """Run every (month, notebook) job that is not reused; results per month in notebook order
+    (the reused ones included)."""
     from tqdm import tqdm
 
-    jobs = split_jobs(
-        plan.months,
-        plan.notebooks,
-        {m: stage.month_dir(m) for m in plan.months},
-        env=stage.env,
-        with_code=plan.with_code,
-    )
-    results: dict[str, list[NotebookResult]] = {m: [] for m in plan.months}
-    per_month = len(plan.notebooks)
+    jobs = [
+        j
+        for j in split_jobs(
+            plan.months,
+            plan.notebooks,
+            {m: stage.month_dir(m) for m in plan.months},
+            env=stage.env,
+            with_code=plan.with_code,
+        )
+        if Path(j.notebooks[0]).stem not in reuse[j.month].names
+    ]
+    results: dict[str, list[NotebookResult]] = {m: list(reuse[m].results) for m in plan.months}
+    todo = {m: len(plan.notebooks) - len(reuse[m].results) for m in plan.months}
+    reused = sum(len(plan.notebooks) - n for n in todo.values())
     # a backfill counts months (each done when all its notebooks are); one month counts notebooks
     by_month = len(plan.months) > 1
     with tqdm(
-        total=len(plan.months) if by_month else per_month,
+        total=sum(1 for n in todo.values() if n) if by_month else todo[plan.months[0]],
         desc="months" if by_month else "notebooks",
         unit="month" if by_month else "nb",
         file=sys.stderr,
         disable=not progress,
     ) as bar:
-        for job_results in executor.run(jobs):
+        if reused:
+            bar.set_postfix_str(f"{reused} notebook(s) reused, unchanged")
+        for job_results in executor.run(jobs) if jobs and executor is not None else ():
             for r in job_results:
                 results[r.month].append(r)
                 bar.set_postfix_str(f"{r.month} {r.name} {r.status}")
-                if not by_month or len(results[r.month]) == per_month:
+                if not by_month or len(results[r.month]) == len(plan.notebooks):
                     bar.update()
     order = {p.stem: i for i, p in enumerate(plan.notebooks)}
     return {m: sorted(rs, key=lambda r: order[r.name]) for m, rs in results.items()}

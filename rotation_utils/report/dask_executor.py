@@ -482,7 +482,16 @@ class DaskExecutor:
         address: Any = self.spec.address
         security = cluster_security(self.spec)
         if address is None:
-            self._cluster = local_cluster(self.spec.local_workers, security)
+            import signal
+
+            from .kernels import blocked_in_children, start_resource_tracker
+
+            start_resource_tracker()
+            # The cluster's nannies and workers are this run's helpers: a SIGTERM or SIGHUP
+            # sent to the process group reaches this process alone, which closes the cluster in
+            # order (workers kill their kernels) instead of its workers dying under their jobs.
+            with blocked_in_children(signal.SIGTERM, signal.SIGHUP):
+                self._cluster = local_cluster(self.spec.local_workers, security)
             address = self._cluster
         try:
             if isinstance(address, str):

@@ -93,6 +93,8 @@ class NotebookResult:
     figures: dict = field(default_factory=dict)
     #: seconds spent waiting for the kernel (start or reset), executing, rendering the page
     phases: dict = field(default_factory=dict)
+    #: taken over from the published report (same fingerprint), not run
+    reused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -100,7 +102,11 @@ class NotebookResult:
 
 
 class JobExecutor(Protocol):
-    """Runs :class:`MonthJob` s with :func:`run_month_job`; a context manager owning its workers."""
+    """Runs :class:`MonthJob` s with :func:`run_month_job`; a context manager owning its workers.
+
+    ``__exit__`` with an exception stops the workers without waiting for their jobs, and a
+    second ``__exit__`` does nothing (:func:`~rotation_utils.report.run_report` stops them
+    before it removes the staging folder)."""
 
     workers: int
 
@@ -129,6 +135,7 @@ class LocalProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
+        start_resource_tracker()
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=get_context("spawn"), initializer=_prewarm
         )
@@ -137,9 +144,20 @@ class LocalProcessExecutor:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self._pool is None:
+            return
+        if exc and exc[0] is not None:
+            # Ctrl-C, SIGTERM or an error: the run will not publish, so stop the notebooks now
+            # instead of waiting for them; each worker kills its kernel on SIGTERM and exits
+            # (_on_terminate). The pool's own processes only: nothing else is signalled.
+            self._terminate_workers()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
+
+    def _terminate_workers(self) -> None:
+        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                proc.terminate()
 
     def run(self, jobs: Sequence[MonthJob]) -> Iterator[list[NotebookResult]]:
         from concurrent.futures import as_completed
@@ -164,12 +182,60 @@ def _noop() -> None:
     return None
 
 
-def _prewarm() -> None:
-    """Pool worker initializer: :func:`warm_up`, and a fast exit."""
-    import atexit
+@contextlib.contextmanager
+def blocked_in_children(*signums: int) -> Iterator[None]:
+    """Block ``signums`` in the calling thread while processes (and threads) are started: a
+    signal mask is inherited by a child and kept across ``exec``, so those children never see
+    the signals, while this process gets any that came meanwhile when the block ends. For the
+    helper processes of a run, which a signal to the whole process group (a closed terminal, a
+    service manager) would otherwise kill before the run stops them in order."""
+    import signal
 
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on POSIX
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(signums))
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (which process pools' locks need) with SIGHUP
+    blocked. It ignores SIGINT and SIGTERM but not SIGHUP, so a closed terminal would kill it
+    and the run would end with its warnings and tracebacks (it unblocks only INT and TERM)."""
+    import signal
+    from multiprocessing import resource_tracker
+
+    with blocked_in_children(signal.SIGHUP):
+        resource_tracker.ensure_running()
+
+
+def _prewarm() -> None:
+    """Pool worker initializer: kernels killed on SIGTERM or SIGHUP, :func:`warm_up`, and a
+    fast exit."""
+    import atexit
+    import signal
+
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _on_terminate)
     atexit.register(_fast_exit)
     warm_up()
+
+
+def _on_terminate(signum: int, frame: object) -> None:
+    """A pool worker's SIGTERM/SIGHUP (from the parent stopping a run, from the pool after
+    another worker died, or sent to the whole process group): kill its kernel, which runs in a
+    session of its own and so got no signal, remove the kernel's sockets, and exit at once. The
+    parent notices and publishes nothing."""
+    import signal
+
+    # the pool terminates every worker again once one has gone: a repeat must not cut this short
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)
+    kill_warm_kernels()
+    os._exit(128 + signum)
 
 
 def warm_up() -> None:
@@ -359,6 +425,8 @@ def kill_warm_kernels() -> None:
         with contextlib.suppress(Exception):
             proc.kill()
             proc.wait(timeout=5)
+        with contextlib.suppress(Exception):  # what a shutdown would remove: the connection file
+            km.cleanup_connection_file()
         shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)
 
 
@@ -497,6 +565,8 @@ def execute_notebook(
             )
             phases["execute"] = round(time.perf_counter() - t, 3)
         except PapermillExecutionError as e:
+            with contextlib.suppress(Exception):  # the copy kept under failed/ is shared too
+                _write_without_local_paths(_read(dst), src, dst)
             return result("failed", error=f"{e.ename}: {e.evalue}", cell=e.exec_count)
         except Exception as e:
             # a kernel start race or a dead kernel: take a fresh kernel, retry, then report
@@ -507,11 +577,33 @@ def execute_notebook(
             time.sleep(0.5 * (attempt + 1))
             continue
         t = time.perf_counter()
+        _write_without_local_paths(nb, src, dst)
         notebook_page(nb, dst.with_suffix(".html"), with_code=with_code, title=f"{name} · {month}")
         first_figure(nb, dst.with_suffix(".png"))
         phases["render"] = round(time.perf_counter() - t, 3)
         return result("ok", figures=records_in(nb))
     return result("failed", error=f"{type(last_err).__name__}: {last_err}")
+
+
+def _read(path: Path):
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
+def _write_without_local_paths(nb: Any, src: Path, dst: Path) -> None:
+    """Write the executed notebook ``nb`` to ``dst`` with papermill's record of where it ran
+    made relative: ``input_path`` and ``output_path`` are absolute paths of this machine (the
+    checkout, the staging folder, a Dask worker's scratch folder), which a published report
+    must not show. They become ``notebooks/<name>`` (the source in a checkout) and the file's
+    own name (it is published beside its page)."""
+    import nbformat
+
+    record = nb.metadata.get("papermill")
+    if record is not None:
+        record["input_path"] = f"notebooks/{src.name}"
+        record["output_path"] = dst.name
+    nbformat.write(nb, dst)
 
 
 def _is_start_failure(e: Exception) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-__all__ = ["Stage", "staging", "keep_failed", "publish_month"]
+__all__ = ["Stage", "staging", "building_data", "keep_failed", "publish_month"]
 
 
 @dataclass
@@ -51,6 +51,14 @@ class Stage:
             "ROTATION_HEADLESS": "1",
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }
+
+
+def building_data() -> bool:
+    """True when a run builds its derived tables from the raw files (``ROTATION_MIRROR`` set),
+    which takes seconds; otherwise it reads the embedded ``data/`` as it is."""
+    from ..sources._fetch import mirror_dir
+
+    return mirror_dir() is not None
 
 
 def _stage_data(run_dir: Path) -> Path:
@@ -110,10 +118,39 @@ def publish_month(staged: Path, out: Path, month: str, run_dir: Path) -> Path:
     target = out / month
     with FileLock(str(out / f".{month}.lock")):
         old = None
-        if target.exists():
-            old = run_dir / f".old-{target.name}"
-            os.replace(target, old)
-        os.replace(staged, target)
+        with _signals_deferred():  # between the renames, ``out/month`` is missing
+            if target.exists():
+                old = run_dir / f".old-{target.name}"
+                os.replace(target, old)
+            os.replace(staged, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then deliver the first one to the
+    handler that was in place: an interrupt between the two renames of :func:`publish_month`
+    would leave the month without its old report (moved into the staging folder, which is
+    removed) and without the new one. Only the main thread can set handlers."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        pending.append(signum)
+
+    held = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+    previous = {s: signal.signal(s, hold) for s in held}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        if pending:
+            signal.raise_signal(pending[0])

@@ -84,6 +84,7 @@ def summarize(
             {
                 "name": r.name,
                 "status": r.status,
+                "reused": r.reused,
                 "seconds": round(r.seconds, 2),
                 "phases": r.phases,
                 "html": f"{r.name}.html",

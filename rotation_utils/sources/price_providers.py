@@ -16,9 +16,10 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, mask_secret
 from ._download import READ_TIMEOUT_S, DownloadError, Response, http_get
 from ._fetch import Downloader, DownloadMeta, RawFile, refuse_error_page, source_url
+from ._limits import max_bytes
 
 __all__ = [
     "PriceProvider",
@@ -161,14 +162,15 @@ def _alphavantage_download(raw: RawFile, meta: DownloadMeta | None) -> Response:
             etag=meta.etag if same else "",
             last_modified=meta.last_modified if same else "",
             label=raw.path,
+            max_bytes=max_bytes(raw.source),
         )
     except DownloadError as e:  # never show the key
-        raise DownloadError(raw.url, e.reason.replace(key, "***"), e.status) from None
+        raise DownloadError(raw.url, mask_secret(e.reason, key), e.status) from None
     # Alpha Vantage answers errors and rate limits as JSON with HTTP 200: never cache those.
     try:
         refuse_error_page(r.body)
     except DataError as e:
-        raise DownloadError(raw.url, f"Alpha Vantage: {e}".replace(key, "***")) from None
+        raise DownloadError(raw.url, mask_secret(f"Alpha Vantage: {e}", key)) from None
     return replace(r, url=raw.url)
 
 
