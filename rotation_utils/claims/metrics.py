@@ -31,7 +31,7 @@ from ..measures.prices import price_return
 from ..months import month_end, parse_month
 from ..provenance import provenance_of
 from ..results import Value
-from ..sources.fred import FRED_SERIES, SERIES_ID, fred_unit
+from ..sources.fred import FRED_SERIES, FRED_UNITS, SERIES_ID, fred_unit
 from ..sources.prices import REPORT_TICKERS, SECTOR_ETFS, TICKER_PATTERN
 from ..units import format_value
 
@@ -59,6 +59,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 #: A ticker as the price loaders accept it (no "^": the VIX index is ``VIX``).
 _TICKER = TICKER_PATTERN
+#: Units of the FRED series whose unit is known without data (expressions read it); any other
+#: series is a level (:func:`rotation_utils.sources.fred.fred_unit`).
+_FRED_UNITS = FRED_UNITS
 #: Longest stretch between two rows of a daily price table that is not a gap (a long weekend).
 _MAX_ROW_GAP = pd.Timedelta(days=5)
 
