@@ -323,3 +323,28 @@ def test_without_the_mirror_cape_is_read_from_data_and_a_series_offline_is_not_c
 def test_a_percentile_at_a_month_without_a_value_is_not_available(ctx, name, reason):
     v = evaluate(ctx, name)
     assert v.value is None and reason in v.reason
+
+
+def test_rotation_claims_metrics_lists_the_new_families(capsys):
+    from rotation_utils.cli import main
+
+    assert main(["claims", "metrics"]) == 0
+    out = capsys.readouterr().out
+    for pattern, unit, source in [
+        ("cape[:<YYYY-MM>]", "x", "ie_data.xls"),
+        ("percentile:<metric>", "ratio", "the metric's own"),
+        ("fred:<SERIES>[:<YYYY-MM>]", "percent/pp/index", "any other series"),
+        ("fred_yoy:<SERIES>[:<YYYY-MM>]", "ratio", "FRED"),
+    ]:
+        line = next(x for x in out.splitlines() if x.startswith(pattern + " "))
+        assert f" {unit} " in line and source in line
+
+
+def test_the_new_metrics_combine_in_expressions(ctx, mirror):
+    core = _fred(mirror, "CPILFESL")
+    v = evaluate(ctx, "fred_yoy:CPILFESL:2025-12 - fred_yoy:CPILFESL:2024-12")
+    want = (core["2025-12"] / core["2024-12"]) - (core["2024-12"] / core["2023-12"])
+    assert v.value == pytest.approx(want, rel=1e-8) and v.unit == "ratio_diff"
+    raw = _shiller_cape(mirror)
+    q = evaluate(ctx, "cape:2025-12 / cape:2000-03")
+    assert q.value == pytest.approx(raw["2025-12"] / raw["2000-03"], rel=1e-8) and q.unit == "x"
