@@ -23,7 +23,7 @@ from .metrics import (
     Value,
     evaluate,
     format_number,
-    history,
+    metric_history,
     metric_label,
     window_return,
 )
@@ -302,9 +302,15 @@ def _discount(f: Mapping[str, Any], ctx: Context) -> Outcome:
 
 
 def _extreme(f: Mapping[str, Any], ctx: Context) -> Outcome:
-    s, basis, src, unit = history(ctx, f["metric"])
     subject, measure = metric_label(f["metric"], ctx.facts)
     label = " ".join(x for x in (subject, measure) if x)
+    try:
+        h = metric_history(ctx, f["metric"])
+    except ValueError as e:  # a metric with no monthly history has no extreme
+        return Outcome("not checkable", f"{_cap(label)}: {e}", (), str(e))
+    s, basis, src, unit = h.series.dropna(), h.basis, h.source, h.unit
+    if h.reason:
+        return Outcome("not checkable", f"{_cap(label)}: {h.reason}", (), h.reason)
     if s.empty:
         return Outcome("not checkable", f"{_cap(label)}: no data on or before {ctx.month}")
     since = pd.Period(f["since"], "M")

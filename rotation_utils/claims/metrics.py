@@ -2,7 +2,8 @@
 
 A metric name is ``family[:arg[:arg]][@YYYY-MM-DD]``, e.g. ``pe_forward:S&P 600``,
 ``pe_forward:S&P 500:Financials@2025-12-31``, ``return:XLF:2025-09-30:2025-12-31`` or
-``beta:IWM:SPY:2026-01-02:2026-03-31``.
+``beta:IWM:SPY:2026-01-02:2026-03-31``; ``percentile:<metric>`` takes a whole metric name
+as its argument (``percentile:fred:DGS10``).
 :func:`parse_metric` validates a name without touching data (claims files are checked with it);
 :func:`evaluate` computes it as of a report month and returns a :class:`Value`: the number with
 its unit, as-of date, basis and source, or ``None`` with the reason it is not available (never a
@@ -23,12 +24,14 @@ import pandas as pd
 
 from ..analysis import PEBasis, pe_basis, size_pb_ratio, snapshot_availability
 from ..errors import RotationError
+from ..measures import history as hist
 from ..measures import risk
+from ..measures.history import History
 from ..measures.prices import price_return
-from ..months import clip_to_month, month_end, parse_month
+from ..months import month_end, parse_month
 from ..provenance import provenance_of
 from ..results import Value
-from ..sources.fred import FRED_SERIES
+from ..sources.fred import FRED_SERIES, FRED_UNITS, SERIES_ID, fred_unit
 from ..sources.prices import REPORT_TICKERS, SECTOR_ETFS, TICKER_PATTERN
 from ..units import format_value
 
@@ -44,6 +47,7 @@ __all__ = [
     "evaluate",
     "metric_label",
     "history",
+    "metric_history",
     "window_return",
     "price_table",
 ]
@@ -55,7 +59,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 #: A ticker as the price loaders accept it (no "^": the VIX index is ``VIX``).
 _TICKER = TICKER_PATTERN
-_FRED_UNITS = {"DFF": "percent", "DGS10": "percent", "T10Y2Y": "pp", "CPILFESL": "index"}
+#: Units of the FRED series whose unit is known without data (expressions read it); any other
+#: series is a level (:func:`rotation_utils.sources.fred.fred_unit`).
+_FRED_UNITS = FRED_UNITS
 #: Longest stretch between two rows of a daily price table that is not a gap (a long weekend).
 _MAX_ROW_GAP = pd.Timedelta(days=5)
 
@@ -110,6 +116,8 @@ class Context:
     pe_bases: dict[str, PEBasis] = field(default_factory=dict, repr=False)
     #: Close tables of tickers outside ``etf_close``, or why there is none, read once each.
     price_tables: dict[str, pd.DataFrame | str] = field(default_factory=dict, repr=False)
+    #: FRED series outside ``fred_monthly`` (or why there is none), read once each.
+    fred_histories: dict[str, History] = field(default_factory=dict, repr=False)
 
     def pe_basis(self, sector: str) -> PEBasis:
         """:func:`rotation_utils.analysis.pe_basis` of the S&P DJI table, once per sector."""
@@ -138,7 +146,8 @@ class MetricSpec:
     """One family of the catalog.
 
     ``check_args`` raises ValueError with a reason for bad arguments; ``compute`` returns a
-    :class:`Value`; ``series`` (families with a history) returns the history up to the month.
+    :class:`Value`; ``series`` (families with a monthly history) returns the
+    :class:`~rotation_utils.measures.history.History` up to the month (or why there is none).
     """
 
     family: str
@@ -148,7 +157,7 @@ class MetricSpec:
     meaning: str
     check_args: Callable[[tuple[str, ...], str], None]
     compute: Callable[[Context, MetricRef], Value]
-    series: Callable[[Context, MetricRef], tuple[pd.Series, str]] | None = None
+    series: Callable[[Context, MetricRef], History] | None = None
     #: What the family only stands in for ("" when it measures what it names): a claim whose
     #: main definition uses it is a proxy claim (see the claims README, "Stand-ins").
     stands_in_for: str = ""
@@ -215,17 +224,30 @@ def _check_tickers_dates(
 _check_return = _check_tickers_dates("return", 1, (1, 2))
 
 
-def _check_fred(args: tuple[str, ...]) -> None:
-    if not 1 <= len(args) <= 2 or args[0] not in _FRED_UNITS:
-        raise ValueError(
-            f"expected fred:<SERIES>[:<YYYY-MM>] with SERIES one of {', '.join(_FRED_UNITS)}"
-        )
-    if len(args) == 2 and not _MONTH.match(args[1]):
-        raise ValueError(f"{args[1]!r} is not a month YYYY-MM")
+def _check_month_arg(family: str, first: str) -> Callable[[tuple[str, ...]], None]:
+    """The check of ``family[:<first>][:<YYYY-MM>]`` (``cape``, ``fred``, ``fred_yoy``)."""
+
+    def check(args: tuple[str, ...]) -> None:
+        lead = 1 if first else 0
+        if not lead <= len(args) <= lead + 1:
+            raise ValueError(f"expected {family}{':' + first if first else ''}[:<YYYY-MM>]")
+        if first and not SERIES_ID.match(args[0]):
+            raise ValueError(
+                f"{args[0]!r} is not a FRED series id (A-Z, 0-9 and _, up to 30 characters)"
+            )
+        if len(args) > lead and (
+            not _MONTH.match(args[lead]) or not 1 <= int(args[lead][5:]) <= 12
+        ):
+            raise ValueError(f"{args[lead]!r} is not a month YYYY-MM")
+
+    return check
+
+
+_check_fred = _check_month_arg("fred", "<SERIES>")
 
 
 def _check_fred_change(args: tuple[str, ...]) -> None:
-    if len(args) != 3 or args[0] not in _FRED_UNITS or not all(_MONTH.match(a) for a in args[1:]):
+    if len(args) != 3 or not SERIES_ID.match(args[0]) or not all(_MONTH.match(a) for a in args[1:]):
         raise ValueError("expected fred_change:<SERIES>:<from YYYY-MM>:<to YYYY-MM>")
 
 
@@ -390,7 +412,7 @@ def _eps_growth_5y(ctx: Context, ref: MetricRef) -> Value:
 # --- French size sorts: small/big P/B ----------------------------------------------------------
 
 
-def _pb_series(ctx: Context, ref: MetricRef) -> tuple[pd.Series, str]:
+def _pb_ratio(ctx: Context, ref: MetricRef) -> tuple[pd.Series, str]:
     ex_hibm = "ex_hibm" in ref.args
     r = size_pb_ratio(ctx.table("french_size_bm"), ctx.month, ex_hibm=ex_hibm)
     if "july" in ref.args:  # French re-forms the portfolios each June: one fresh sample a year
@@ -403,8 +425,14 @@ def _pb_series(ctx: Context, ref: MetricRef) -> tuple[pd.Series, str]:
     return r, basis
 
 
+def _pb_series(ctx: Context, ref: MetricRef) -> History:
+    r, basis = _pb_ratio(ctx, ref)
+    src = provenance_of(ctx.table("french_size_bm")).caption()
+    return History(r, "x", basis, src, "small/big P/B")
+
+
 def _pb_value(ctx: Context, ref: MetricRef) -> Value:
-    r, basis = _pb_series(ctx, ref)
+    r, basis = _pb_ratio(ctx, ref)
     src = provenance_of(ctx.table("french_size_bm")).caption()
     if r.empty:
         return _v(ref.name, None, "x", reason=f"no French size-sort data on or before {ctx.month}")
@@ -522,32 +550,47 @@ def _close(ctx: Context, ref: MetricRef) -> Value:
 # --- FRED --------------------------------------------------------------------------------------
 
 
-def _fred_series(ctx: Context, ref: MetricRef) -> tuple[pd.Series, str]:
-    f = clip_to_month(ctx.table("fred_monthly"), ctx.month)
-    return f[ref.args[0]].dropna(), f"FRED {ref.args[0]}, monthly mean"
+def _fred_history(ctx: Context, sid: str) -> History:
+    """The monthly history of FRED series ``sid``: from ``fred_monthly`` when it holds it, else
+    the series read once per context (cache, mirror or FRED: :func:`~rotation_utils.measures.
+    history.fred_history`); an unreadable series is a History with the reason."""
+    table = ctx.table("fred_monthly")
+    if sid in table.columns:
+        return hist.fred_history(sid, table)
+    if sid not in ctx.fred_histories:
+        ctx.fred_histories[sid] = hist.fred_history(sid)
+    return ctx.fred_histories[sid]
+
+
+def _until_arg(h: History, ctx: Context, month_arg: str | None) -> History:
+    """The history up to the report month, and up to the metric's own month when it names one:
+    a history that ends there, or the reason it does not (the month is after the report month,
+    or has no value), as the metric's own value says."""
+    h = h.until(ctx.month)
+    if not month_arg or h.reason:
+        return h
+    v = hist.level(h, ctx.month, month_arg)
+    if not v.available:
+        return replace(h, series=h.series.iloc[:0], reason=v.reason)
+    return h.until(month_arg)
+
+
+def _fred_series(ctx: Context, ref: MetricRef) -> History:
+    return _until_arg(
+        _fred_history(ctx, ref.args[0]), ctx, ref.args[1] if len(ref.args) > 1 else None
+    )
 
 
 def _fred(ctx: Context, ref: MetricRef) -> Value:
-    s, basis = _fred_series(ctx, ref)
-    unit = _FRED_UNITS[ref.args[0]]
-    src = provenance_of(ctx.table("fred_monthly")).caption()
-    if len(ref.args) > 1:
-        p = pd.Period(ref.args[1], "M")
-        if p > parse_month(ctx.month):
-            return _v(ref.name, None, unit, reason=f"{p} is after {ctx.month}")
-        s = s.loc[s.index <= p]
-        if s.empty or s.index[-1] != p:
-            return _v(ref.name, None, unit, reason=f"no {ref.args[0]} value for {p}")
-    if s.empty:
-        return _v(ref.name, None, unit, reason=f"no {ref.args[0]} value on or before {ctx.month}")
-    return _v(ref.name, float(s.iloc[-1]), unit, str(s.index[-1]), src, basis)
+    h = _fred_history(ctx, ref.args[0])
+    return hist.level(h, ctx.month, ref.args[1] if len(ref.args) > 1 else None, name=ref.name)
 
 
 def _fred_change(ctx: Context, ref: MetricRef) -> Value:
     sid, a, b = ref.args
     va = _fred(ctx, MetricRef(f"fred:{sid}:{a}", "fred", (sid, a)))
     vb = _fred(ctx, MetricRef(f"fred:{sid}:{b}", "fred", (sid, b)))
-    unit = "pp" if _FRED_UNITS[sid] in ("pp", "percent") else _FRED_UNITS[sid]
+    unit = "pp" if fred_unit(sid) in ("pp", "percent") else fred_unit(sid)
     for v in (va, vb):
         if not v.available:
             return _v(ref.name, None, unit, reason=v.reason)
@@ -559,6 +602,62 @@ def _fred_change(ctx: Context, ref: MetricRef) -> Value:
         va.source,
         f"FRED {sid}, monthly mean {b} minus {a} ({vb.value:.2f} - {va.value:.2f})",
     )
+
+
+def _fred_yoy(ctx: Context, ref: MetricRef) -> Value:
+    h = _fred_history(ctx, ref.args[0])
+    return hist.yoy(h, ctx.month, ref.args[1] if len(ref.args) > 1 else None, name=ref.name)
+
+
+def _fred_yoy_series(ctx: Context, ref: MetricRef) -> History:
+    return hist.yoy_history(_fred_series(ctx, ref))
+
+
+# --- Shiller's CAPE, percentiles, month-end closes ----------------------------------------------
+
+
+def _cape_series(ctx: Context, ref: MetricRef) -> History:
+    h = hist.cape_history(ctx.table("shiller_monthly"))
+    return _until_arg(h, ctx, ref.args[0] if ref.args else None)
+
+
+def _cape(ctx: Context, ref: MetricRef) -> Value:
+    at = ref.args[0] if ref.args else None
+    return hist.cape(ctx.month, at, table=ctx.table("shiller_monthly"), name=ref.name)
+
+
+def _close_series(ctx: Context, ref: MetricRef) -> History:
+    t, date = ref.args
+    table = price_table(ctx, t)
+    if isinstance(table, str):
+        return History(pd.Series(dtype=float), "index", what=f"{t} close", reason=table)
+    # The history ends at the metric's own close, or has the reason there is none.
+    v = risk.close_on(table, t, date, month=ctx.month)
+    h = hist.close_history(table, t, ctx.month, date)
+    if not v.available:
+        return replace(h, series=h.series.iloc[:0], reason=v.reason)
+    return h
+
+
+def _check_percentile(args: tuple[str, ...], at: str) -> None:
+    inner = ":".join(args) + (f"@{at}" if at else "")
+    if not args:
+        raise ValueError("expected percentile:<metric> (a metric with a monthly history)")
+    ref = parse_metric(inner)  # its own message for a bad metric
+    if CATALOG[ref.family].series is None:
+        raise ValueError(
+            f"percentile needs a metric with a monthly history ({', '.join(_with_history())}), "
+            f"not {ref.family!r}"
+        )
+
+
+def _percentile(ctx: Context, ref: MetricRef) -> Value:
+    inner = ":".join(ref.args) + (f"@{ref.at}" if ref.at else "")
+    return hist.percentile(metric_history(ctx, inner), ctx.month, name=ref.name)
+
+
+def _with_history() -> list[str]:
+    return [f for f, spec in CATALOG.items() if spec.series is not None]
 
 
 # --- curated facts -----------------------------------------------------------------------------
@@ -645,6 +744,12 @@ def _fact_ratio_label(ref: MetricRef, facts: pd.DataFrame | None) -> tuple[str, 
     return "", f"{sa} {ma} / {sb} {mb}".strip()
 
 
+def _percentile_label(ref: MetricRef, facts: pd.DataFrame | None) -> tuple[str, str]:
+    inner = parse_metric(":".join(ref.args) + (f"@{ref.at}" if ref.at else ""))
+    subject, measure = _LABELS[inner.family](inner, facts)
+    return subject, f"{measure} percentile in its history"
+
+
 #: Each catalog family's label: ``(ref, facts) -> (subject, measure)`` (see :func:`metric_label`).
 _LABELS: dict[str, Callable[[MetricRef, pd.DataFrame | None], tuple[str, str]]] = {
     "pe_forward": _index_label("forward P/E"),
@@ -660,6 +765,9 @@ _LABELS: dict[str, Callable[[MetricRef, pd.DataFrame | None], tuple[str, str]]] 
     "close": lambda r, f: (r.args[0], "close"),
     "fred": lambda r, f: ("", _series_title(r.args[0])),
     "fred_change": lambda r, f: ("", f"change in the {_series_title(r.args[0])}"),
+    "fred_yoy": lambda r, f: ("", f"12-month change in {_series_title(r.args[0])}"),
+    "cape": lambda r, f: ("S&P Composite", "CAPE"),
+    "percentile": lambda r, f: _percentile_label(r, f),
     "fact": lambda r, f: _fact_label(r.args[0], f),
     "fact_ratio": _fact_ratio_label,
 }
@@ -780,13 +888,17 @@ CATALOG: dict[str, MetricSpec] = {
             "which); not available inside a provider gap or after the report month",
             _args_no_at(_check_tickers_dates("close", 1, (1, 1))),
             _close,
+            _close_series,
         ),
         MetricSpec(
             "fred",
             "fred:<SERIES>[:<YYYY-MM>]",
-            "percent / pp",
-            "FRED (fred_monthly): DFF, DGS10, T10Y2Y, CPILFESL",
-            "monthly mean of the series in that month (default: the latest on or before the report month)",
+            "percent/pp/index",
+            "FRED: fred_monthly (DFF, DGS10, T10Y2Y, CPILFESL), any other series read from "
+            "the mirror (CPIAUCSL) or FRED",
+            "monthly mean of the series in that month (default: the latest on or before the "
+            "report month); unit percent for rates, pp for spreads, index for levels and unknown "
+            "series; a series that cannot be read is not checkable",
             _args_no_at(_check_fred),
             _fred,
             _fred_series,
@@ -795,10 +907,45 @@ CATALOG: dict[str, MetricSpec] = {
             "fred_change",
             "fred_change:<SERIES>:<from YYYY-MM>:<to YYYY-MM>",
             "pp",
-            "FRED (fred_monthly)",
-            "change of the monthly mean between two months",
+            "FRED (fred_monthly, or the series' own file)",
+            "change of the monthly mean between two months (pp for rates, index points for levels)",
             _args_no_at(_check_fred_change),
             _fred_change,
+        ),
+        MetricSpec(
+            "fred_yoy",
+            "fred_yoy:<SERIES>[:<YYYY-MM>]",
+            "ratio",
+            "FRED (fred_monthly, or the series' own file)",
+            "year-on-year change: the monthly value / the value 12 months earlier - 1, a decimal "
+            "(CPIAUCSL: 12-month CPI inflation), in that month (default: the latest on or before "
+            "the report month); not available when either month is missing",
+            _args_no_at(_check_month_arg("fred_yoy", "<SERIES>")),
+            _fred_yoy,
+            _fred_yoy_series,
+        ),
+        MetricSpec(
+            "cape",
+            "cape[:<YYYY-MM>]",
+            "x",
+            "Robert J. Shiller, ie_data.xls (shiller_monthly)",
+            "Shiller's CAPE (P/E10) of the S&P Composite: real price / 10-year average of real "
+            "earnings, in that month (default: the latest on or before the report month; Shiller "
+            "extends the last months' earnings with estimates)",
+            _args_no_at(_check_month_arg("cape", "")),
+            _cape,
+            _cape_series,
+        ),
+        MetricSpec(
+            "percentile",
+            "percentile:<metric>",
+            "ratio",
+            "the metric's own (cape, pb_small_big, fred, fred_yoy, close)",
+            "share of the metric's monthly history up to the report month (or the metric's own "
+            "month) at or below its latest value, a decimal in (0, 1]: 1.0 is the highest of the "
+            "history; close:<TICKER>:<date> uses month-end closes",
+            _check_percentile,
+            _percentile,
         ),
         MetricSpec(
             "fact",
@@ -868,16 +1015,28 @@ def evaluate(ctx: Context, name: str) -> Value:
     return replace(v, subject=subject, measure=v.measure or measure)
 
 
-def history(ctx: Context, name: str) -> tuple[pd.Series, str, str, str]:
-    """The history of a metric up to the month: ``(series, basis, source, unit)``; for families
-    with one (pb_small_big, fred)."""
+def metric_history(ctx: Context, name: str) -> History:
+    """The monthly history of a metric up to the month (and up to the metric's own month or
+    date when it names one), or a History with the reason it has none.
+
+    Raises
+    ------
+    ValueError
+        A bad metric name, or a family with no history (see :func:`history`).
+    """
     ref = parse_metric(name)
     spec = CATALOG[ref.family]
     if spec.series is None:
         raise ValueError(
-            f"metric {ref.family!r} has no history (families with one: pb_small_big, fred)"
+            f"metric {ref.family!r} has no history (families with one: "
+            f"{', '.join(_with_history())})"
         )
-    s, basis = spec.series(ctx, ref)
-    table = "french_size_bm" if ref.family == "pb_small_big" else "fred_monthly"
-    unit = "x" if ref.family == "pb_small_big" else _FRED_UNITS[ref.args[0]]
-    return s, basis, provenance_of(ctx.table(table)).caption(), unit
+    return spec.series(ctx, ref).until(ctx.month)
+
+
+def history(ctx: Context, name: str) -> tuple[pd.Series, str, str, str]:
+    """The history of a metric up to the month: ``(series, basis, source, unit)``; for families
+    with one (pb_small_big, fred, fred_yoy, cape, close). Empty when it cannot be read
+    (:func:`metric_history` says why)."""
+    h = metric_history(ctx, name)
+    return h.series, h.basis, h.source, h.unit

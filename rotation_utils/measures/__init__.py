@@ -4,6 +4,8 @@
   crosses (total return, price return, or mixed), and the price captions;
 - :mod:`.risk`: drawdown, volatility, correlation, beta and the close on a date, on the same
   closes and the same gap rule (:func:`.prices.window_closes`);
+- :mod:`.history`: Shiller's CAPE, FRED levels and year-on-year changes of any series, month-end
+  closes, and where a value stands in its own monthly history (percentile);
 - :mod:`.valuation`: P/E on the S&P DJI sheet, the small/big P/B ratio;
 - :mod:`.earnings`: EPS growth and estimate history;
 - :mod:`.macro`: FRED rates, the policy and curve regimes;

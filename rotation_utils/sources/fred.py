@@ -13,7 +13,16 @@ from ..provenance import Provenance
 from ._fetch import RawFile, load_tables, source_url
 from ._text import decode_text, parse_number
 
-__all__ = ["parse_fred", "read_fred", "fred_raw_file", "FRED_SERIES", "PARSER_VERSION"]
+__all__ = [
+    "parse_fred",
+    "read_fred",
+    "fred_raw_file",
+    "fred_unit",
+    "FRED_SERIES",
+    "FRED_UNITS",
+    "SERIES_ID",
+    "PARSER_VERSION",
+]
 
 #: Official URL template; ``ROTATION_URL_FRED`` (with ``{series}``) points elsewhere.
 URL = "https://fred.stlouisfed.org/graph/fredgraph.csv?id={series}"
@@ -28,7 +37,36 @@ FRED_SERIES = {
     "CPIAUCSL": "CPI all items, index 1982-84=100",
     "T10Y2Y": "10-year minus 2-year Treasury yield, percentage points",
 }
+#: Units (:data:`rotation_utils.units.UNITS`) of the series whose unit is known: the mirrored
+#: ones and a few other common ones; any other series is read as a level ("index").
+FRED_UNITS = {
+    "DFF": "percent",
+    "DGS10": "percent",
+    "T10Y2Y": "pp",
+    "CPILFESL": "index",
+    "CPIAUCSL": "index",
+    "DGS2": "percent",
+    "DGS3MO": "percent",
+    "FEDFUNDS": "percent",
+    "UNRATE": "percent",
+    "T10Y3M": "pp",
+    "BAMLH0A0HYM2": "pp",
+    "VIXCLS": "index",
+}
+#: What a FRED series id looks like (FRED's own ids are upper-case letters, digits and "_").
+SERIES_ID = re.compile(r"^[A-Z0-9_]{1,30}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def fred_unit(series: str) -> str:
+    """The unit of a FRED series: :data:`FRED_UNITS`, else ``"index"`` (a level).
+
+    Examples
+    --------
+    >>> fred_unit("DGS10"), fred_unit("T10Y2Y"), fred_unit("PAYEMS")
+    ('percent', 'pp', 'index')
+    """
+    return FRED_UNITS.get(series, "index")
 
 
 def parse_fred(data: bytes, file: str = "<fred>") -> dict[str, pd.DataFrame]:
@@ -77,7 +115,7 @@ def fred_raw_file(series: str) -> RawFile:
 
 def read_fred(series: str) -> pd.Series:
     """Load one FRED series (cache -> mirror -> URL) as a Series with provenance in ``attrs``."""
-    if not re.fullmatch(r"[A-Z0-9_]+", series):
+    if not SERIES_ID.match(series):
         from ..errors import ParameterError
 
         raise ParameterError("series", f"{series!r} is not a FRED series id")
