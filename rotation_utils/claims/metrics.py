@@ -387,7 +387,8 @@ def pe_price_move(ctx: Context, index: str, sector: str, since: str, until: str)
             name,
             None,
             "ratio",
-            reason=f"no ETF tracking {label} to move its price from {since} to {until}",
+            reason=f"no daily price of {label} (or an ETF tracking it) to move its price from "
+            f"{since} to {until}",
         )
     table = price_table(ctx, proxy)
     if isinstance(table, str):
