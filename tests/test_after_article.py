@@ -199,3 +199,23 @@ def test_best_sector_says_its_window_is_not_since_the_article(t):
     assert rank.loc["XLK", "relative"] == pytest.approx(
         (XLK_0731 / XLK_0331 - 1) - (SPY_0731 / SPY_0331 - 1), rel=1e-6
     )
+
+
+def test_page_04_states_its_regime_rule_and_the_stand_in(t):
+    macro = A.macro_frame(t["fred_monthly"], "2026-07").loc["2006-01":]
+    rule = A.regime_rule(macro)
+    assert "over the 3 months before" in rule and "more than 0.25 pp" in rule
+    # T10Y2Y starts 2021-06-24 in the mirror: before that 10y minus fed funds stands in
+    assert rule.endswith(
+        "From 2006-01 to 2021-05 (185 months) the 10y-2y series is missing in this data, and "
+        "10 years minus fed funds stands in for it."
+    )
+    assert macro.loc["2021-05", "curve_stand_in"] and not macro.loc["2021-07", "curve_stand_in"]
+
+
+def test_a_partial_month_of_t10y2y_is_labelled_month_to_date(t):
+    july = A.latest_macro(A.macro_frame(t["fred_monthly"], "2026-07"), "2026-07")[0]["t10y2y"]
+    assert july.as_of == "2026-06"  # the daily series ends 2026-06-24
+    assert july.basis == "month to date: mean of the daily values through 2026-06-24"
+    may = A.latest_macro(A.macro_frame(t["fred_monthly"], "2026-05"), "2026-05")[0]["t10y2y"]
+    assert may.as_of == "2026-05" and may.basis == ""
