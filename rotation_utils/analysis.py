@@ -63,6 +63,7 @@ __all__ = [
     "ticker_return",
     "price_caption",
     "regime_rule",
+    "rotation_answer",
     "break_at_gaps",
     "PEBasis",
     "pe_basis",
@@ -329,6 +330,45 @@ def rotation_test(
         row.update({f"{t} vs {source}": r[t] - r[source] for t in targets})
         rows[str(p)] = row
     return pd.DataFrame(rows).T
+
+
+def rotation_answer(
+    test: pd.DataFrame,
+    quadrants: pd.DataFrame | None = None,
+    *,
+    quarter: str = "2025Q4",
+    source: str = "XLK",
+    targets: tuple[str, ...] = ("XLF", "XLI", "XLU"),
+) -> str:
+    """The answer of :func:`rotation_test` in one sentence, from its table and (optionally) the
+    rotation-graph quadrants of each ticker at the quarter's start and end (columns in that
+    order): which targets beat ``source`` in ``quarter``, by how much (pp), whether by more than
+    their average of the quarters before, and what that makes of the claim."""
+    from .units import format_value
+
+    row = test.loc[quarter]
+    before = test.drop(index=quarter)
+    beat, more, parts = [], [], []
+    for t in targets:
+        d = row[f"{t} vs {source}"]
+        parts.append(f"{t} {format_value(d, 'ratio_diff')}")
+        if d > 0:
+            beat.append(t)
+            if d > before[f"{t} vs {source}"].mean():
+                more.append(t)
+    lead = f"In {quarter}, minus {source}: {', '.join(parts)}"
+    if len(more) == len(targets):
+        what = f"all three beat {source}, each by more than in the quarters before: a rotation"
+    elif not beat:
+        what = f"none beat {source}: no rotation out of {source} into them"
+    else:
+        also = f" (by more than before: {', '.join(more) or 'none'})"
+        what = f"only {', '.join(beat)} beat {source}{also}: partly a rotation, not into all three"
+    text = f"{lead}; {what}."
+    if quadrants is not None and source in quadrants.index and quadrants.shape[1] >= 2:
+        a, b = quadrants.loc[source].iloc[0], quadrants.loc[source].iloc[-1]
+        text += f" On the rotation graph {source} went from {a} to {b}."
+    return text
 
 
 def _value(v) -> float:
