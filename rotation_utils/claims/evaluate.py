@@ -742,8 +742,10 @@ def claim_markdown(result: ClaimResult) -> str:
     parts = [
         f"### {md(result.id)}: {md(result.claim.text)}",
         f"**Verdict: {md(result.verdict)}{fragile}.** {md(result.why)}",
-        md(result.evidence),
     ]
+    evidence = _without_repeated_reason(result)
+    if evidence:
+        parts.append(md(evidence))
     for o in result.outcomes:
         parts.append(
             f"*After the article, {md(o.label)}:* {md(o.verdict)}. "
@@ -752,6 +754,20 @@ def claim_markdown(result: ClaimResult) -> str:
     if result.claim.note:
         parts.append(f"*Note:* {md(result.claim.note)}")
     return "\n\n".join(parts)
+
+
+def _without_repeated_reason(result: ClaimResult) -> str:
+    """The evidence, less its first sentence when that sentence only repeats why a claim is not
+    checkable (after a label such as "S&P 600 forward P/E: "): one statement of a reason."""
+    evidence = result.evidence
+    why = result.why.strip().rstrip(".").lower()
+    if result.verdict != "not checkable" or not why:
+        return evidence
+    parts = re.split(r"(?<![.\d])\. (?=[A-Z\"'])", evidence, maxsplit=1)
+    head = parts[0].rstrip(".").lower()
+    if head == why or head.endswith(": " + why):
+        return parts[1] if len(parts) > 1 else ""
+    return evidence
 
 
 def record_evidence(result: ClaimResult) -> str:
