@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .analysis import (
-    Measured,
     break_at_gaps,
     difference,
+    measured,
     price_move_since,
     price_segments,
     snapshot_availability,
@@ -46,15 +46,15 @@ __all__ = [
 class SinceArticle:
     """Cumulative returns (decimal) from the article's close to the last close of the month.
 
-    ``returns`` maps ticker -> :class:`Measured`; ``relative`` is ``small`` minus ``large``.
+    ``returns`` maps ticker -> :class:`Value`; ``relative`` is ``small`` minus ``large``.
     """
 
     article_date: str
     start: str
     small: str
     large: str
-    returns: dict[str, Measured]
-    relative: Measured
+    returns: dict[str, Value]
+    relative: Value
 
 
 def article_close(close: pd.DataFrame, ticker: str, article_date: str) -> pd.Timestamp | None:
@@ -82,7 +82,9 @@ def since_article(
     rets.update({t: ticker_return(close, t, article_date, end, segs) for t in others})
     rel = move.relative
     if end < pd.Timestamp(article_date):
-        rel = Measured(None, month, f"{month} ends before the article ({article_date})")
+        rel = measured(
+            None, month, f"{month} ends before the article ({article_date})", unit="ratio_diff"
+        )
     return SinceArticle(
         article_date, "" if start is None else str(start.date()), small, large, rets, rel
     )

@@ -19,6 +19,7 @@ from .measures.prices import (
 from .measures.prices import gaps as _gaps
 from .months import clip_to_month, month_end, parse_month
 from .provenance import provenance_of, with_provenance
+from .results import Value
 from .sources.prices import Segment
 from .spreads import (
     at_52_week_high,
@@ -57,7 +58,7 @@ __all__ = [
     "price_coverage",
     "window_start",
     "DOT_COM",
-    "Measured",
+    "measured",
     "price_segments",
     "segments_in_window",
     "ticker_return",
@@ -173,7 +174,7 @@ def size_pb_stats(ratio: pd.Series) -> dict:
     }
 
 
-def next_year_pe(revisions: pd.DataFrame, estimate_year: int, month: str) -> Measured:
+def next_year_pe(revisions: pd.DataFrame, estimate_year: int, month: str) -> Value:
     """S&P 500 P/E (x) on the next year's estimate from the latest observation on or before the
     month end, dated by that observation (its price date); unavailable with the reason when
     there is none."""
@@ -181,12 +182,12 @@ def next_year_pe(revisions: pd.DataFrame, estimate_year: int, month: str) -> Mea
     year = estimate_year + 1
     col = f"pe_{year}"
     if r.empty or col not in r or r[col].dropna().empty:
-        return Measured(
-            None, month, f"no S&P DJI observation of the {year} P/E on or before {month}"
+        return measured(
+            None, month, f"no S&P DJI observation of the {year} P/E on or before {month}", unit="x"
         )
     s = r[col].dropna()
     as_of = str(s.index[-1].date())
-    return Measured(float(s.iloc[-1]), as_of, "", f"{year}E, prices {as_of}")
+    return measured(float(s.iloc[-1]), as_of, "", f"{year}E, prices {as_of}", unit="x")
 
 
 def quarterly_eps_as_of(
@@ -439,25 +440,28 @@ def relative_returns_by_regime(rel_returns: pd.Series, regimes: pd.Series) -> pd
     return pd.DataFrame({"mean": g.mean(), "median": g.median(), "months": g.size()})
 
 
-def latest_macro(macro: pd.DataFrame, month: str) -> tuple[dict[str, Measured], list[str]]:
+def latest_macro(macro: pd.DataFrame, month: str) -> tuple[dict[str, Value], list[str]]:
     """Headline macro figures from :func:`macro_frame`, by figure id: ``t10y2y`` (pp),
     ``fed_funds`` (percent) and ``core_cpi_yoy`` (decimal), each the latest value on or before
-    the month as a :class:`Measured` (unavailable with the reason when there is none), plus
+    the month as a :class:`~rotation_utils.results.Value` (unavailable with the reason when there is none), plus
     notes on missing months."""
     specs = {
-        "t10y2y": ("slope_10y2y", "10y-2y spread (monthly mean of daily)"),
-        "fed_funds": ("fed_funds", "fed funds rate"),
-        "core_cpi_yoy": ("core_cpi_yoy", "core CPI year-over-year"),
+        "t10y2y": ("slope_10y2y", "10y-2y spread (monthly mean of daily)", "pp"),
+        "fed_funds": ("fed_funds", "fed funds rate", "percent"),
+        "core_cpi_yoy": ("core_cpi_yoy", "core CPI year-over-year", "ratio"),
     }
-    figures: dict[str, Measured] = {}
+    figures: dict[str, Value] = {}
     notes = []
-    for fid, (col, label) in specs.items():
+    for fid, (col, label, unit) in specs.items():
         s = macro[col].dropna()
         if s.empty:
-            figures[fid] = Measured(None, month, f"no {label} on or before {month}")
+            figures[fid] = measured(None, month, f"no {label} on or before {month}", unit=unit)
             continue
-        figures[fid] = Measured(
-            float(s.iloc[-1]), str(s.index[-1]), basis=_partial_month(macro, col, s.index[-1])
+        figures[fid] = measured(
+            float(s.iloc[-1]),
+            str(s.index[-1]),
+            basis=_partial_month(macro, col, s.index[-1]),
+            unit=unit,
         )
         later = [str(p) for p in macro.index[macro.index > s.index[-1]]]
         if col == "core_cpi_yoy" and later:
@@ -536,30 +540,13 @@ def price_coverage(
 # --------------------------------------------------------------------------- typed results
 
 
-@dataclass(frozen=True)
-class Measured:
-    """A number that may not exist as of the report month.
-
-    Attributes
-    ----------
-    value : float or None
-        The number in its stated unit; None when unavailable.
-    as_of : str
-        The date or period it describes (for prices, the last close used).
-    reason : str
-        Why it is unavailable ("" when it is not).
-    basis : str
-        The definition it is on, for a caption or ``record(..., basis=...)``.
-    """
-
-    value: float | None
-    as_of: str
-    reason: str = ""
-    basis: str = ""
-
-    @property
-    def available(self) -> bool:
-        return self.value is not None
+def measured(
+    value: float | None, as_of: str, reason: str = "", basis: str = "", *, unit: str = "ratio"
+) -> Value:
+    """A notebook-level number as the one value type, :class:`~rotation_utils.results.Value`:
+    its value in ``unit`` (None when unavailable, with ``reason``), the date it describes and
+    the definition it is on (``basis``, for a caption or ``record(..., basis=...)``)."""
+    return Value(value, unit, as_of=as_of, basis=basis, reason=reason)
 
 
 # --------------------------------------------------------------------------- price segments
@@ -571,9 +558,9 @@ def ticker_return(
     start: object,
     end: object,
     segments: dict[str, list[Segment]],
-) -> Measured:
+) -> Value:
     """Return of ``ticker`` from its last close on or before ``start`` to its last close on or
-    before ``end`` (decimal), as :class:`Measured`: the one gap-aware return,
+    before ``end`` (decimal), as :class:`~rotation_utils.results.Value`: the one gap-aware return,
     :func:`rotation_utils.measures.prices.price_return`, whose window and basis (total, price
     or mixed return, providers, bridges) become the result's ``basis``."""
     t1 = pd.Timestamp(end)
@@ -582,8 +569,8 @@ def ticker_return(
         t1 = last  # the last close on or before ``end``: the caller has cut the table at its month
     v = price_return(close, ticker, start, t1, segments=segments.get(ticker, []))
     if not v.available:
-        return Measured(None, str(pd.Timestamp(end).date()), v.reason)
-    return Measured(v.value, v.as_of, "", f"{v.window}; {v.basis}")
+        return measured(None, str(pd.Timestamp(end).date()), v.reason)
+    return measured(v.value, v.as_of, "", f"{v.window}; {v.basis}")
 
 
 def price_caption(close: pd.DataFrame, tickers: list[str], month: str | None = None) -> str:
@@ -733,16 +720,16 @@ def sector_pe_forward(annual_eps: pd.DataFrame, month: str) -> tuple[pd.DataFram
 class MoveSince:
     """How far small- and large-cap prices moved from a snapshot's price date to a month end.
 
-    ``small`` and ``large`` are :class:`Measured` returns (decimal) of the two ETFs standing in
+    ``small`` and ``large`` are :class:`~rotation_utils.results.Value` returns (decimal) of the two ETFs standing in
     for the indexes; ``relative`` is small minus large (None when either is unavailable).
     """
 
     since: str
     small_ticker: str
     large_ticker: str
-    small: Measured
-    large: Measured
-    relative: Measured
+    small: Value
+    large: Value
+    relative: Value
 
 
 def price_move_since(
@@ -761,12 +748,12 @@ def price_move_since(
     return MoveSince(since, small, large, rs, rl, difference(rs, rl))
 
 
-def difference(a: Measured, b: Measured) -> Measured:
+def difference(a: Value, b: Value) -> Value:
     """``a - b`` (e.g. one return minus another, decimal) on ``a``'s date and basis; unavailable
     with the first reason when either is."""
     if a.available and b.available:
-        return Measured(a.value - b.value, a.as_of, "", a.basis)
-    return Measured(None, a.as_of, a.reason or b.reason)
+        return measured(a.value - b.value, a.as_of, "", a.basis, unit="ratio_diff")
+    return measured(None, a.as_of, a.reason or b.reason, unit="ratio_diff")
 
 
 def pe_basis_table(pe: PEBasis) -> pd.DataFrame:

@@ -180,7 +180,7 @@ def test_rrg_tail_never_crosses_a_gap(t):
 def test_latest_macro_is_typed_and_says_what_is_missing(t):
     macro = A.macro_frame(t["fred_monthly"], "2026-07")
     figures, notes = A.latest_macro(macro, "2026-07")
-    assert figures["fed_funds"] == A.Measured(3.64, "2026-01")
+    assert figures["fed_funds"] == A.measured(3.64, "2026-01", unit="percent")
     assert figures["t10y2y"].as_of == "2026-06"
     assert any("FRED monthly data end **2026-01**" in n for n in notes)
     early, _ = A.latest_macro(A.macro_frame(t["fred_monthly"], "1990-01"), "1990-01")

@@ -49,8 +49,8 @@ def test_size_pb_ratio_is_inverse_bm_ratio_and_respects_the_month(tables):
 def test_next_year_pe_uses_the_observation_before_the_month_end(tables):
     rev = tables["spdji_estimate_revisions"]
     jan = A.next_year_pe(rev, 2025, "2026-01")
-    assert jan == A.Measured(
-        pytest.approx(22.366650077886472), "2026-01-30", "", "2026E, prices 2026-01-30"
+    assert jan == A.measured(
+        pytest.approx(22.366650077886472), "2026-01-30", "", "2026E, prices 2026-01-30", unit="x"
     )
     jul = A.next_year_pe(rev, 2025, "2025-07")
     assert (jul.value, jul.as_of) == (pytest.approx(21.010950671778446), "2025-06-30")
