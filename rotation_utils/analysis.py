@@ -62,6 +62,8 @@ __all__ = [
     "segments_in_window",
     "ticker_return",
     "price_caption",
+    "regime_rule",
+    "rotation_answer",
     "break_at_gaps",
     "PEBasis",
     "pe_basis",
@@ -330,6 +332,45 @@ def rotation_test(
     return pd.DataFrame(rows).T
 
 
+def rotation_answer(
+    test: pd.DataFrame,
+    quadrants: pd.DataFrame | None = None,
+    *,
+    quarter: str = "2025Q4",
+    source: str = "XLK",
+    targets: tuple[str, ...] = ("XLF", "XLI", "XLU"),
+) -> str:
+    """The answer of :func:`rotation_test` in one sentence, from its table and (optionally) the
+    rotation-graph quadrants of each ticker at the quarter's start and end (columns in that
+    order): which targets beat ``source`` in ``quarter``, by how much (pp), whether by more than
+    their average of the quarters before, and what that makes of the claim."""
+    from .units import format_value
+
+    row = test.loc[quarter]
+    before = test.drop(index=quarter)
+    beat, more, parts = [], [], []
+    for t in targets:
+        d = row[f"{t} vs {source}"]
+        parts.append(f"{t} {format_value(d, 'ratio_diff')}")
+        if d > 0:
+            beat.append(t)
+            if d > before[f"{t} vs {source}"].mean():
+                more.append(t)
+    lead = f"In {quarter}, minus {source}: {', '.join(parts)}"
+    if len(more) == len(targets):
+        what = f"all three beat {source}, each by more than in the quarters before: a rotation"
+    elif not beat:
+        what = f"none beat {source}: no rotation out of {source} into them"
+    else:
+        also = f" (by more than before: {', '.join(more) or 'none'})"
+        what = f"only {', '.join(beat)} beat {source}{also}: partly a rotation, not into all three"
+    text = f"{lead}; {what}."
+    if quadrants is not None and source in quadrants.index and quadrants.shape[1] >= 2:
+        a, b = quadrants.loc[source].iloc[0], quadrants.loc[source].iloc[-1]
+        text += f" On the rotation graph {source} went from {a} to {b}."
+    return text
+
+
 def _value(v) -> float:
     return v.value if v.available else float("nan")
 
@@ -341,11 +382,18 @@ def fifty_two_week_highs(close: pd.Series, start: str, end: str) -> pd.DataFrame
     return close.loc[days[days].index].to_frame("close")
 
 
+#: The regime rule of :func:`macro_frame`: the change over this many months, against this
+#: threshold in percentage points (one 25 bp policy move).
+REGIME_LOOKBACK_MONTHS = 3
+REGIME_THRESHOLD_PP = 0.25
+
+
 def macro_frame(fred: pd.DataFrame, month: str) -> pd.DataFrame:
     """Monthly macro series up to ``month``: ``fed_funds`` and ``ten_year`` (percent),
     ``core_cpi_yoy`` (decimal), ``slope_10y2y`` (percentage points), and regimes
-    ``policy`` (cutting / on hold / hiking over 3 months) and ``curve`` (flattening / stable /
-    steepening of the 10y-2y slope, or of 10y minus fed funds where 10y-2y is missing)."""
+    ``policy`` (cutting / on hold / hiking) and ``curve`` (flattening / stable / steepening of
+    the 10y-2y slope, or of 10y minus fed funds where 10y-2y is missing: ``curve_stand_in``
+    is True on those months); :func:`regime_rule` states the rule in words."""
     f = clip_to_month(fred, month)
     out = pd.DataFrame(index=f.index)
     out["fed_funds"] = f["DFF"]
@@ -353,11 +401,30 @@ def macro_frame(fred: pd.DataFrame, month: str) -> pd.DataFrame:
     out["core_cpi_yoy"] = year_over_year(f["CPILFESL"])
     out["slope_10y2y"] = f["T10Y2Y"]
     slope = f["T10Y2Y"].fillna(f["DGS10"] - f["DFF"])
-    out["policy"] = rate_regime(f["DFF"], lookback=3, threshold=0.25)
-    out["curve"] = rate_regime(
-        slope, lookback=3, threshold=0.25, labels=("flattening", "stable", "steepening")
-    )
+    out["curve_stand_in"] = f["T10Y2Y"].isna() & slope.notna()
+    rule = {"lookback": REGIME_LOOKBACK_MONTHS, "threshold": REGIME_THRESHOLD_PP}
+    out["policy"] = rate_regime(f["DFF"], **rule)
+    out["curve"] = rate_regime(slope, **rule, labels=("flattening", "stable", "steepening"))
+    out.attrs = dict(f.attrs)  # the vintage says where a daily series ends (a partial month)
     return out
+
+
+def regime_rule(macro: pd.DataFrame) -> str:
+    """The regime rule of :func:`macro_frame` in words, with the months on which the curve
+    regime rests on the 10y minus fed funds stand-in (from the frame itself)."""
+    n, t = REGIME_LOOKBACK_MONTHS, REGIME_THRESHOLD_PP
+    text = (
+        f"Regimes: the change of the fed funds rate over the {n} months before: cutting when it "
+        f"fell by more than {t:.2f} pp, hiking when it rose by more, on hold otherwise; the curve "
+        f"by the same rule on the 10y-2y slope (flattening, stable, steepening)."
+    )
+    stand_in = macro.index[macro["curve_stand_in"].fillna(False).astype(bool)]
+    if len(stand_in):
+        text += (
+            f" From {stand_in[0]} to {stand_in[-1]} ({len(stand_in)} months) the 10y-2y series is "
+            "missing in this data, and 10 years minus fed funds stands in for it."
+        )
+    return text
 
 
 def relative_returns_by_regime(rel_returns: pd.Series, regimes: pd.Series) -> pd.DataFrame:
@@ -389,7 +456,9 @@ def latest_macro(macro: pd.DataFrame, month: str) -> tuple[dict[str, Measured], 
         if s.empty:
             figures[fid] = Measured(None, month, f"no {label} on or before {month}")
             continue
-        figures[fid] = Measured(float(s.iloc[-1]), str(s.index[-1]))
+        figures[fid] = Measured(
+            float(s.iloc[-1]), str(s.index[-1]), basis=_partial_month(macro, col, s.index[-1])
+        )
         later = [str(p) for p in macro.index[macro.index > s.index[-1]]]
         if col == "core_cpi_yoy" and later:
             notes.append(
@@ -400,6 +469,24 @@ def latest_macro(macro: pd.DataFrame, month: str) -> tuple[dict[str, Measured], 
     if last is not None and last < parse_month(month):
         notes.append(f"FRED monthly data end **{last}**, before {month}.")
     return figures, notes
+
+
+def _partial_month(macro: pd.DataFrame, col: str, period: pd.Period) -> str:
+    """ "month to date, through 2026-06-24" when the daily series behind a monthly mean ends
+    inside ``period`` (the table's vintage names each series' last day), else ""."""
+    import re
+
+    if col != "slope_10y2y":
+        return ""
+    vintage = provenance_of(macro).vintage if "provenance" in macro.attrs else ""
+    m = re.search(r"T10Y2Y through (\d{4}-\d{2}-\d{2})", vintage)
+    if not m:
+        return ""
+    last = pd.Timestamp(m.group(1))
+    end = period.end_time.normalize()
+    if last.to_period("M") == period and last < end - pd.offsets.BDay(1):
+        return f"month to date: mean of the daily values through {last.date()}"
+    return ""
 
 
 def window_start(preferred: str, month: str, *, months_back: int = 24) -> str:

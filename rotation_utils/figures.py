@@ -169,10 +169,15 @@ def _clean(value: Any) -> Any:
 
 
 def _display(payload: dict[str, Any], text: str) -> None:
+    """The record for the report, and the line a reader sees: as prose on a page (HTML, escaped,
+    wrapping between words) and as text in a console."""
+    from .escaping import escape_html
+
+    html = f'<p class="rotation-figure">{escape_html(text)}</p>'
     try:
         from IPython.display import display
 
-        display({FIGURE_MIME: payload, "text/plain": text}, raw=True)
+        display({FIGURE_MIME: payload, "text/html": html, "text/plain": text}, raw=True)
     except ImportError:  # plain Python: nothing to display
         pass
 

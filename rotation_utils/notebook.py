@@ -102,6 +102,7 @@ def start(month: str, **params: Any) -> pd.Period:
     parameter stops the notebook with the same one-line :class:`ParameterError` the CLI prints.
     """
     _one_line_parameter_errors()
+    _SHOWN_PRICE_LINES.clear()  # a warm kernel keeps modules from the notebook before
     m = check_parameters(month, **params)
     # Keep outputs clean and deterministic: library warnings go to the log, not the report.
     warnings.filterwarnings("ignore")
@@ -124,11 +125,29 @@ def note(text: str) -> None:
     _display(Markdown(text))
 
 
+#: Price-segment lines already shown on this page (reset by :func:`start`): a page states which
+#: closes its prices rest on once, and later captions point back to it.
+_SHOWN_PRICE_LINES: set[str] = set()
+
+
 def caption_md(text: str) -> None:
-    """A caption line under a figure or table: source and vintage, in small italics."""
+    """A caption under a figure or table: source and vintage, in small italics, escaped (the
+    text names files and vintages from downloads). A "Prices ..." line already shown on this
+    page becomes "Prices as in the caption above"."""
     from IPython.display import Markdown
 
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    from .escaping import escape_markdown
+
+    lines, repeated = [], False
+    for ln in (x for x in text.splitlines() if x.strip()):
+        if ln.startswith("Prices ") and ln in _SHOWN_PRICE_LINES:
+            repeated = True
+            continue
+        if ln.startswith("Prices "):
+            _SHOWN_PRICE_LINES.add(ln)
+        lines.append(escape_markdown(ln))
+    if repeated:
+        lines.append("Prices as in the caption above.")
     _display(Markdown("\n".join(f"<small><i>{ln}</i></small><br>" for ln in lines)))
 
 

@@ -1,8 +1,10 @@
-"""The NYSE trading calendar: weekdays minus the exchange's regular full-day holidays.
+"""The NYSE trading calendar: weekdays minus the exchange's full-day holidays and closures.
 
-An approximation (unscheduled closures such as days of mourning are not known), shared by the
-report plan (is a month's last trading day in the data?) and the price splice (how many trading
-days does a gap between two providers leave out?).
+Hand-written rules (no calendar package at run time), checked day by day from 1990 to 2026
+against ``exchange_calendars``' XNYS in a dev-only test; shared by the report plan (is a month's
+last trading day in the data?) and the price splice (how many trading days does a gap between two
+providers leave out?). Closures the exchange announces later (a day of mourning) must be added to
+:data:`SPECIAL_CLOSURES`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,24 @@ __all__ = [
     "is_trading_day",
     "shift_trading_days",
 ]
+
+
+#: Unscheduled full-day closures since 1990: days of mourning for presidents, 9/11, Hurricane Sandy.
+SPECIAL_CLOSURES = frozenset(
+    {
+        dt.date(1994, 4, 27),  # Richard Nixon
+        dt.date(2001, 9, 11),
+        dt.date(2001, 9, 12),
+        dt.date(2001, 9, 13),
+        dt.date(2001, 9, 14),
+        dt.date(2004, 6, 11),  # Ronald Reagan
+        dt.date(2007, 1, 2),  # Gerald Ford
+        dt.date(2012, 10, 29),  # Hurricane Sandy
+        dt.date(2012, 10, 30),
+        dt.date(2018, 12, 5),  # George H. W. Bush
+        dt.date(2025, 1, 9),  # Jimmy Carter
+    }
+)
 
 
 def _easter(year: int) -> dt.date:
@@ -55,13 +75,13 @@ def _observed(day: dt.date) -> dt.date:
 
 
 def nyse_holidays(year: int) -> set[dt.date]:
-    """The NYSE's regular full-day holidays in ``year`` (rules as of 2022, Juneteenth included).
+    """The NYSE's full-day holidays and closures in ``year`` (Martin Luther King Jr. Day from
+    1998, Juneteenth from 2022, and :data:`SPECIAL_CLOSURES`).
 
     New Year's Day on a Saturday is not observed on the Friday before (that Friday ends the
     previous year's trading); every other Saturday holiday closes the Friday before.
     """
     days = {
-        _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
         _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
         _easter(year) - dt.timedelta(days=2),  # Good Friday
         _nth_weekday(year, 5, 0, -1),  # Memorial Day
@@ -70,8 +90,11 @@ def nyse_holidays(year: int) -> set[dt.date]:
         _nth_weekday(year, 11, 3, 4),  # Thanksgiving
         _observed(dt.date(year, 12, 25)),
     }
+    if year >= 1998:
+        days.add(_nth_weekday(year, 1, 0, 3))  # Martin Luther King Jr. Day
     if year >= 2022:
         days.add(_observed(dt.date(year, 6, 19)))  # Juneteenth
+    days |= {d for d in SPECIAL_CLOSURES if d.year == year}
     new_year = dt.date(year, 1, 1)
     if new_year.weekday() != 5:
         days.add(_observed(new_year))

@@ -199,3 +199,48 @@ def test_best_sector_says_its_window_is_not_since_the_article(t):
     assert rank.loc["XLK", "relative"] == pytest.approx(
         (XLK_0731 / XLK_0331 - 1) - (SPY_0731 / SPY_0331 - 1), rel=1e-6
     )
+
+
+def test_page_04_states_its_regime_rule_and_the_stand_in(t):
+    macro = A.macro_frame(t["fred_monthly"], "2026-07").loc["2006-01":]
+    rule = A.regime_rule(macro)
+    assert "over the 3 months before" in rule and "more than 0.25 pp" in rule
+    # T10Y2Y starts 2021-06-24 in the mirror: before that 10y minus fed funds stands in
+    assert rule.endswith(
+        "From 2006-01 to 2021-05 (185 months) the 10y-2y series is missing in this data, and "
+        "10 years minus fed funds stands in for it."
+    )
+    assert macro.loc["2021-05", "curve_stand_in"] and not macro.loc["2021-07", "curve_stand_in"]
+
+
+def test_a_partial_month_of_t10y2y_is_labelled_month_to_date(t):
+    july = A.latest_macro(A.macro_frame(t["fred_monthly"], "2026-07"), "2026-07")[0]["t10y2y"]
+    assert july.as_of == "2026-06"  # the daily series ends 2026-06-24
+    assert july.basis == "month to date: mean of the daily values through 2026-06-24"
+    may = A.latest_macro(A.macro_frame(t["fred_monthly"], "2026-05"), "2026-05")[0]["t10y2y"]
+    assert may.as_of == "2026-05" and may.basis == ""
+
+
+def test_the_rotation_test_ends_with_its_answer(t):
+    test = A.rotation_test(t["etf_close"])
+    answer = A.rotation_answer(test)
+    q4 = test.loc["2025Q4"]
+    assert answer == (
+        f"In 2025Q4, minus XLK: XLF {q4['XLF vs XLK'] * 100:+.1f} pp, XLI "
+        f"{q4['XLI vs XLK'] * 100:+.1f} pp, XLU {q4['XLU vs XLK'] * 100:+.1f} pp; none beat XLK: "
+        "no rotation out of XLK into them."
+    )
+    assert (q4[["XLF vs XLK", "XLI vs XLK", "XLU vs XLK"]] < 0).all()
+
+
+def test_a_partial_rotation_says_which_targets_moved():
+    cols = ["XLF vs XLK", "XLI vs XLK", "XLU vs XLK"]
+    test = pd.DataFrame(
+        [[0.01, 0.00, -0.01], [0.03, -0.02, 0.01]], index=["2025Q3", "2025Q4"], columns=cols
+    )
+    quads = pd.DataFrame({"Q3": ["Leading"], "Q4": ["Weakening"]}, index=["XLK"])
+    assert A.rotation_answer(test, quads) == (
+        "In 2025Q4, minus XLK: XLF +3.0 pp, XLI -2.0 pp, XLU +1.0 pp; only XLF, XLU beat XLK (by "
+        "more than before: XLF, XLU): partly a rotation, not into all three. On the rotation graph "
+        "XLK went from Leading to Weakening."
+    )

@@ -252,3 +252,15 @@ def test_small_multiples_keep_fixed_margins_and_date_labels_under_every_column()
     ]
     assert not has_fixed_layout(line_chart(pd.DataFrame({"x": [1], "y": [1]}), x="x", y="y",
                                            title="t", xlabel="x", ylabel="y"))  # fmt: skip
+
+
+def test_captions_are_escaped_and_state_price_segments_once(monkeypatch):
+    from rotation_utils import notebook
+
+    shown = []
+    monkeypatch.setattr(notebook, "_display", lambda obj: shown.append(obj.data))
+    notebook._SHOWN_PRICE_LINES.clear()
+    notebook.caption_md("Source: X <b>y</b>\nPrices SPY 2005..2026: Yahoo")
+    notebook.caption_md("Source: Z\nPrices SPY 2005..2026: Yahoo")
+    assert "&lt;b&gt;y&lt;/b&gt;" in shown[0] and "Prices SPY" in shown[0]
+    assert "Prices SPY" not in shown[1] and "Prices as in the caption above." in shown[1]

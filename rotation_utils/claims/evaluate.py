@@ -26,6 +26,7 @@ Each claim also gets a one-line ``why`` built from the numbers.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +45,9 @@ from .expressions import (
     parse_expression,
     static_unit,
 )
-from .kinds import KINDS, Outcome
+from .kinds import FOR_CONTEXT, KINDS, Outcome, price_move
 from .metrics import CATALOG, Context, Value, evaluate, history, parse_metric
-from .perturb import CONVENTION, SENSITIVITY, perturbations
+from .perturb import CONVENTION, SENSITIVITY, pe_subjects, perturbations
 from .spec import Claim, ClaimsFile, ClaimsFileError, Definition, load_claims
 
 __all__ = [
@@ -543,10 +544,37 @@ def check_claims(
         _refuse_unit_mismatch(claims.path, c, ctx)
     for c in claims.claims:
         _refuse_unfalsifiable(claims.path, c, ctx)
-    return [_check_claim(c, ctx, month) for c in claims.claims]
+    return [_check_claim(c, ctx, month, claims.article.date) for c in claims.claims]
 
 
-def _check_claim(c: Claim, ctx: Context, month: str) -> ClaimResult:
+def _move_rows(c: Claim, ctx: Context, article_date: str) -> tuple[Row, ...]:
+    """Context rows for a P/E claim whose article is dated more than a month after the sheet's
+    price date: how far each index (or sector) in its P/Es moved in between, so a reader sees
+    how stale the sheet's prices are against the article's (:func:`.kinds.price_move`)."""
+    subjects = pe_subjects((c.main, *c.variants, *c.context))
+    if not subjects or not article_date:
+        return ()
+    pe = ctx.pe_basis("All")
+    if pe.table is None or not _ISO_DATE.match(pe.price_date):
+        return ()  # no sheet as of the month: its P/Es are not checkable anyway
+    if pd.Timestamp(article_date) <= pd.Timestamp(pe.price_date) + pd.DateOffset(months=1):
+        return ()
+    return tuple(
+        Row(
+            f"{index if sector == 'All' else f'{index} {sector}'} price move, sheet prices "
+            f"{pe.price_date} to the article {article_date}",
+            "price_move",
+            price_move(ctx, index, sector, pe.price_date, article_date),
+            CONTEXT,
+        )
+        for index, sector in subjects
+    )
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _check_claim(c: Claim, ctx: Context, month: str, article_date: str = "") -> ClaimResult:
     defs = [_run(d, ctx) for d in (c.main, *c.variants)]
     listed = {repr(sorted(d.fields.items())) for d in (*c.variants, *c.context)}
     gen = [
@@ -557,13 +585,18 @@ def _check_claim(c: Claim, ctx: Context, month: str) -> ClaimResult:
     gen = _measured_apart(defs[0], gen)
     conv = [r for r in gen if r.role == CONVENTION]
     sens = [r for r in gen if r.role == SENSITIVITY]
-    context = tuple(_run(d, ctx, CONTEXT) for d in c.context)
+    context = tuple(_run(d, ctx, CONTEXT) for d in c.context) + _move_rows(c, ctx, article_date)
     j = _judge(c, defs, conv, sens, month)
     evidence = j.evidence
     if context:
         evidence += (
             " Context, which never changes the verdict: "
-            + "; ".join(f'"{r.label}": {r.verdict}, {r.outcome.summary}' for r in context)
+            + "; ".join(
+                r.outcome.summary
+                if r.verdict == FOR_CONTEXT
+                else f'"{r.label}": {r.verdict}, {r.outcome.summary}'
+                for r in context
+            )
             + "."
         )
     return ClaimResult(
@@ -709,8 +742,10 @@ def claim_markdown(result: ClaimResult) -> str:
     parts = [
         f"### {md(result.id)}: {md(result.claim.text)}",
         f"**Verdict: {md(result.verdict)}{fragile}.** {md(result.why)}",
-        md(result.evidence),
     ]
+    evidence = _without_repeated_reason(result)
+    if evidence:
+        parts.append(md(evidence))
     for o in result.outcomes:
         parts.append(
             f"*After the article, {md(o.label)}:* {md(o.verdict)}. "
@@ -719,6 +754,20 @@ def claim_markdown(result: ClaimResult) -> str:
     if result.claim.note:
         parts.append(f"*Note:* {md(result.claim.note)}")
     return "\n\n".join(parts)
+
+
+def _without_repeated_reason(result: ClaimResult) -> str:
+    """The evidence, less its first sentence when that sentence only repeats why a claim is not
+    checkable (after a label such as "S&P 600 forward P/E: "): one statement of a reason."""
+    evidence = result.evidence
+    why = result.why.strip().rstrip(".").lower()
+    if result.verdict != "not checkable" or not why:
+        return evidence
+    parts = re.split(r"(?<![.\d])\. (?=[A-Z\"'])", evidence, maxsplit=1)
+    head = parts[0].rstrip(".").lower()
+    if head == why or head.endswith(": " + why):
+        return parts[1] if len(parts) > 1 else ""
+    return evidence
 
 
 def record_evidence(result: ClaimResult) -> str:

@@ -25,12 +25,26 @@ from .metrics import (
     format_number,
     metric_history,
     metric_label,
+    pe_price_move,
     window_return,
 )
 
-__all__ = ["VERDICTS", "Field", "Kind", "Outcome", "KINDS", "OPS", "run_kind"]
+__all__ = [
+    "VERDICTS",
+    "FOR_CONTEXT",
+    "Field",
+    "Kind",
+    "Outcome",
+    "KINDS",
+    "OPS",
+    "run_kind",
+    "price_move",
+]
 
 VERDICTS = ("supported", "partly supported", "contradicted", "not checkable")
+#: The verdict column of a row the checker adds for information only (how far an index moved
+#: between the sheet's prices and the article): no verdict on the claim, and never counted as one.
+FOR_CONTEXT = "for context"
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -74,8 +88,8 @@ class Outcome:
     miss: float | None = None
 
     def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict {self.verdict!r} is not one of {VERDICTS}")
+        if self.verdict not in (*VERDICTS, FOR_CONTEXT):
+            raise ValueError(f"verdict {self.verdict!r} is not one of {(*VERDICTS, FOR_CONTEXT)}")
 
 
 @dataclass(frozen=True)
@@ -409,6 +423,30 @@ def _outperform(f: Mapping[str, Any], ctx: Context) -> Outcome:
 
 def _not_checkable(f: Mapping[str, Any], ctx: Context) -> Outcome:
     return Outcome("not checkable", _cap(str(f["reason"])), (), str(f["reason"]))
+
+
+def price_move(ctx: Context, index: str, sector: str, since: str, until: str) -> Outcome:
+    """How far the price of ``index`` (``sector``, "All" for the whole index) moved from the
+    sheet's price date ``since`` to the article's date ``until``, by its ETF's closes
+    (:func:`~rotation_utils.claims.metrics.pe_price_move`): a :data:`FOR_CONTEXT` row, or
+    "not checkable" with the reason when the move cannot be measured. Either way a context row,
+    so it never changes a verdict."""
+    v = pe_price_move(ctx, index, sector, since, until)
+    label = index if sector == "All" else f"{index} {sector}"
+    if not v.available:
+        short = f"the {label} move between the sheet's prices and the article cannot be measured"
+        return Outcome("not checkable", _cap(f"{short}: {v.reason}"), (v,), f"{short}: {v.reason}")
+    said = (
+        f"{label} moved {format_value(v.value, 'ratio', signed=True)} ({v.subject} {v.measure} "
+        f"{v.window}) between the sheet's prices and the article"
+    )
+    return Outcome(
+        FOR_CONTEXT,
+        f"{_cap(said)}: the sheet's P/Es are on {since} prices, the article is dated {until} "
+        f"({v.subject}: {v.basis})",
+        (v,),
+        said,
+    )
 
 
 #: Every kind a claims file may use, by name.

@@ -50,6 +50,8 @@ __all__ = [
     "metric_history",
     "window_return",
     "price_table",
+    "PE_PROXIES",
+    "pe_price_move",
 ]
 
 INDEXES = ("S&P 500", "S&P 400", "S&P 600")
@@ -333,34 +335,82 @@ def _pe(ctx: Context, ref: MetricRef, *, forward: bool) -> Value:
         price_ye = row.pe_ly_sheet * row.eps_ly
         pe = price_ye / (row.eps_fwd if forward else row.eps_ly)
         return _v(ref.name, pe, unit, year_end, row.source, f"{eps_word}, price {year_end} (sheet)")
-    proxy = "SPY" if (index, sector) == ("S&P 500", "All") else None
-    if index == "S&P 500" and sector != "All":
-        proxy = _SPDR_OF_SECTOR.get(sector)
-    if proxy is None or not _DATE.match(row.price_date):
-        return _v(
-            ref.name,
-            None,
-            unit,
-            reason=f"no daily price of {_label(index, sector)} (or an ETF tracking it) to move the sheet's "
-            f"P/E from {row.price_date} to {ref.at}",
-        )
-    move = window_return(ctx, proxy, ref.at, row.price_date)
+    move = pe_price_move(ctx, index, sector, row.price_date, ref.at)
     if not move.available:
-        return _v(
-            ref.name,
-            None,
-            unit,
-            reason=f"moving the P/E to {ref.at} needs {proxy}'s closes: {move.reason}",
-        )
-    pe_at = pe / (1.0 + move.value)
+        return _v(ref.name, None, unit, reason=move.reason)
     return _v(
         ref.name,
-        pe_at,
+        pe * (1.0 + move.value),
         unit,
         ref.at,
         f"{row.source} | {move.source}",
-        f"{eps_word}, sheet P/E moved from {row.price_date} to {ref.at} by {proxy}'s close",
+        f"{eps_word}, sheet P/E moved from {row.price_date} to {ref.at} by {move.subject}'s "
+        f"{move.measure} ({format_value(move.value, 'ratio', signed=True)}, closes {move.window})",
     )
+
+
+#: The ETF whose closes stand for each index (and sector) price of the S&P DJI sheet when a
+#: P/E is moved to another date: SPY and the sector SPDRs for the S&P 500, IJR and IJH for the
+#: S&P 600 and 400, and Invesco's S&P SmallCap 600 sector ETFs. A proxy missing from the price
+#: data makes the moved P/E not checkable, never a guess from another index.
+PE_PROXIES: dict[tuple[str, str], str] = {
+    ("S&P 500", "All"): "SPY",
+    ("S&P 400", "All"): "IJH",
+    ("S&P 600", "All"): "IJR",
+    **{("S&P 500", sector): etf for etf, sector in SECTOR_ETFS.items()},
+    ("S&P 600", "Consumer Discretionary"): "PSCD",
+    ("S&P 600", "Consumer Staples"): "PSCC",
+    ("S&P 600", "Energy"): "PSCE",
+    ("S&P 600", "Health Care"): "PSCH",
+    ("S&P 600", "Industrials"): "PSCI",
+    ("S&P 600", "Information Technology"): "PSCT",
+    ("S&P 600", "Materials"): "PSCM",
+}
+
+
+def pe_price_move(ctx: Context, index: str, sector: str, since: str, until: str) -> Value:
+    """How far the sheet's price of ``index`` (``sector``, "All" for the whole index) moved from
+    ``since`` to ``until`` (either may be the earlier), by its ETF's closes (:data:`PE_PROXIES`).
+
+    A ratio: the close on or before ``until`` over the close on or before ``since``, minus 1; its
+    ``subject`` is the ETF, ``measure`` and ``basis`` say what the closes are (total, price or
+    mixed return) and ``window`` the two closes used, oldest first. Not available, with the
+    reason, when the index has no ETF, the ETF has no closes in the price data, or the window
+    cannot be measured (:func:`window_return`).
+    """
+    label = _label(index, sector)
+    proxy = PE_PROXIES.get((index, sector))
+    span = f"the {label} price from {since} to {until}"
+    name = f"price move of {label} {since} to {until}"
+    if proxy is None or not (_DATE.match(since) and _DATE.match(until)):
+        return _v(
+            name,
+            None,
+            "ratio",
+            reason=f"no daily price of {label} (or an ETF tracking it) to move its price from "
+            f"{since} to {until}",
+        )
+    table = price_table(ctx, proxy)
+    if isinstance(table, str):
+        from ..sources._fetch import mirror_dir
+
+        # With the mirror a missing ticker is absent from the data; without it, say why.
+        why = "" if mirror_dir() is not None else f" ({table})"
+        return _no_table(
+            name,
+            proxy,
+            "price move",
+            "ratio",
+            f"no {proxy} closes in the price data to move {span}{why}",
+        )
+    forward = since <= until
+    r = window_return(ctx, proxy, *((since, until) if forward else (until, since)))
+    if not r.available:
+        return _no_table(
+            name, proxy, "price move", "ratio", f"moving {span} needs {proxy}'s closes: {r.reason}"
+        )
+    # Backwards the move undoes the return of the window from ``until`` to ``since``.
+    return replace(r, value=r.value if forward else 1.0 / (1.0 + r.value) - 1.0, name=name)
 
 
 def _eps_growth_forward(ctx: Context, ref: MetricRef) -> Value:

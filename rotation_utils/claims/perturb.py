@@ -5,8 +5,9 @@ Two classes, because over-hedging is as wrong as under-testing:
 
 - **conventions** of the same claim: a one-trading-day shift of either end of every return window
   (the close of the last day before a period vs the close of its first day) and, for P/E
-  metrics, the other price date the S&P DJI sheet offers (its own price date, the year-end). One
-  that flips the main verdict makes it "partly supported".
+  metrics, the other price date the S&P DJI sheet offers (its own price date, the year-end; none
+  for a P/E the claim puts on a date more than a month from the sheet's prices, which is another
+  measurement). One that flips the main verdict makes it "partly supported".
 - **sensitivity**: five-trading-day shifts of each end and, for an ``outperform`` claim over a
   named period of whole months, each calendar month of it measured alone. They never change the
   verdict; one that reverses it marks the verdict fragile.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -30,7 +31,7 @@ from .kinds import KINDS
 from .metrics import INDEXES, SECTORS, Context
 from .spec import Definition
 
-__all__ = ["CONVENTION", "SENSITIVITY", "Perturbation", "perturbations"]
+__all__ = ["CONVENTION", "SENSITIVITY", "Perturbation", "perturbations", "pe_subjects"]
 
 CONVENTION, SENSITIVITY = "convention", "sensitivity"
 
@@ -41,9 +42,9 @@ _RETURN = re.compile(
 )
 #: ``pe_forward:<index>[:<sector>]`` / ``pe_last_year:...`` with an optional ``@YYYY-MM-DD``.
 _PE = re.compile(
-    r"(?P<head>\bpe_(?:forward|last_year):(?:"
+    r"(?P<head>\bpe_(?:forward|last_year):(?P<index>"
     + "|".join(map(re.escape, sorted(INDEXES, key=len, reverse=True)))
-    + r")(?::(?:"
+    + r")(?::(?P<sector>"
     + "|".join(map(re.escape, sorted(SECTORS, key=len, reverse=True)))
     + r"))?)(?:@(?P<at>\d{4}-\d{2}-\d{2}))?"
 )
@@ -206,11 +207,25 @@ def _price_dates(d: Definition, ctx: Context) -> Iterator[Perturbation]:
     }
     now = found.pop()
     now = "" if now == pe.price_date else now
+    if now and now != year_end and _far(now, pe.price_date):
+        # A P/E the claim puts on a date more than a month from the sheet's prices (the
+        # article's) is another measurement at the sheet's dates, not a convention of it.
+        return
     for at, words in offered.items():
         if at == now:
             continue
         moved = f"P/E at {words}"
         yield Perturbation(_move_pe(d, fields, at, moved), CONVENTION, moved, f"with the {moved}")
+
+
+def _far(at: str, price_date: str) -> bool:
+    """``at`` is more than a calendar month from the sheet's ``price_date``."""
+    try:
+        a, p = pd.Timestamp(at), pd.Timestamp(price_date)
+    except ValueError:
+        return False
+    month = pd.DateOffset(months=1)
+    return a > p + month or a < p - month
 
 
 def _move_pe(d: Definition, fields: list[str], at: str, label: str) -> Definition:
@@ -219,3 +234,16 @@ def _move_pe(d: Definition, fields: list[str], at: str, label: str) -> Definitio
 
     repl: Callable[[str], str] = lambda text: _PE.sub(sub, text)  # noqa: E731
     return d.with_fields(label, **{n: repl(d.fields[n]) for n in fields})
+
+
+def pe_subjects(defs: Iterable[Definition]) -> list[tuple[str, str]]:
+    """The distinct (index, sector) of every P/E metric in the fields of ``defs`` (sector "All"
+    for a whole index), in the order they first appear: whose price the sheet's P/Es are on."""
+    found: dict[tuple[str, str], None] = {}
+    for d in defs:
+        if d.kind == "check" or d.kind not in KINDS:
+            continue
+        for n in _metric_fields(d):
+            for m in _PE.finditer(d.fields[n]):
+                found[(m["index"], m["sector"] or "All")] = None
+    return list(found)

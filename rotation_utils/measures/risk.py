@@ -75,6 +75,33 @@ def _window(rows: pd.Series | pd.DataFrame) -> Window:
     return Window(str(rows.index[0].date()), str(rows.index[-1].date()))
 
 
+def _over(
+    rows: pd.Series | pd.DataFrame,
+    value: float,
+    unit: str,
+    basis: str,
+    *,
+    source: str,
+    name: str,
+    subject: str,
+    measure: str,
+    window: Window | None = None,
+) -> Value:
+    """A measure over the daily ``rows`` of a window: dated by their last day, windowed by their
+    first and last unless ``window`` says otherwise (returns start a close later)."""
+    return Value(
+        value,
+        unit,
+        as_of=str(rows.index[-1].date()),
+        basis=basis,
+        window=window or _window(rows),
+        source=source,
+        name=name,
+        subject=subject,
+        measure=measure,
+    )
+
+
 def drawdown(
     close: pd.DataFrame,
     ticker: str,
@@ -132,17 +159,13 @@ def drawdown(
         how = f"peak {peak.date()} to trough {trough.date()}"
     else:
         how = "no close below an earlier one"
-    return Value(
-        value,
-        "ratio",
-        as_of=str(rows.index[-1].date()),
-        basis=f"largest fall from a running peak of the daily closes, {how}; "
-        f"{_basis_of(close, ticker, rows)}",
-        window=_window(rows),
-        source=provenance_of(close).caption(),
-        name=name,
-        subject=ticker,
-        measure=measure,
+    basis = (
+        f"largest fall from a running peak of the daily closes, {how}; "
+        f"{_basis_of(close, ticker, rows)}"
+    )
+    src = provenance_of(close).caption()
+    return _over(
+        rows, value, "ratio", basis, source=src, name=name, subject=ticker, measure=measure
     )
 
 
@@ -205,17 +228,13 @@ def volatility(
             f"needs at least {MIN_RETURNS}",
         )
     value = float(np.std(daily, ddof=1) * math.sqrt(TRADING_DAYS_PER_YEAR))
-    return Value(
-        value,
-        "ratio",
-        as_of=str(rows.index[-1].date()),
-        basis=f"annualised: std (ddof=1) of {len(daily)} daily log returns x sqrt(252); "
-        f"{_basis_of(close, ticker, rows)}",
-        window=_window(rows),
-        source=provenance_of(close).caption(),
-        name=name,
-        subject=ticker,
-        measure=measure,
+    basis = (
+        f"annualised: std (ddof=1) of {len(daily)} daily log returns x sqrt(252); "
+        f"{_basis_of(close, ticker, rows)}"
+    )
+    src = provenance_of(close).caption()
+    return _over(
+        rows, value, "ratio", basis, source=src, name=name, subject=ticker, measure=measure
     )
 
 
@@ -311,17 +330,12 @@ def correlation(
         return _na(name, subject, measure, "x", got)
     rets, window, ba, bb = got
     value = float(np.corrcoef(rets[a].to_numpy(), rets[b].to_numpy())[0, 1])
-    return Value(
-        value,
-        "x",
-        as_of=str(rets.index[-1].date()),
-        basis=_pair_basis("Pearson correlation", a, b, rets, ba, bb),
+    basis = _pair_basis("Pearson correlation", a, b, rets, ba, bb)
+    src = _sources(close, other)
+    return _over(
+        rets, value, "x", basis, source=src, name=name, subject=subject, measure=measure,
         window=window,
-        source=_sources(close, other),
-        name=name,
-        subject=subject,
-        measure=measure,
-    )
+    )  # fmt: skip
 
 
 def beta(
@@ -379,17 +393,12 @@ def beta(
         return _na(name, subject, measure, "x", got)
     rets, window, ba, bb = got
     value = float(rets[a].cov(rets[b], ddof=1) / rets[b].var(ddof=1))
-    return Value(
-        value,
-        "x",
-        as_of=str(rets.index[-1].date()),
-        basis=_pair_basis(f"cov({a}, {b}) / var({b})", a, b, rets, ba, bb),
+    basis = _pair_basis(f"cov({a}, {b}) / var({b})", a, b, rets, ba, bb)
+    src = _sources(close, other)
+    return _over(
+        rets, value, "x", basis, source=src, name=name, subject=subject, measure=measure,
         window=window,
-        source=_sources(close, other),
-        name=name,
-        subject=subject,
-        measure=measure,
-    )
+    )  # fmt: skip
 
 
 def _sources(close: pd.DataFrame, other: pd.DataFrame | None) -> str:
