@@ -22,7 +22,9 @@ __all__ = [
     "parser_for",
 ]
 
-#: Tickers with mirrored prices (sector SPDRs, size and style ETFs, ^VIX as "VIX").
+#: Tickers with mirrored prices (sector SPDRs, size and style ETFs, ^VIX as "VIX"), listed as
+#: datasets. Not a limit: ``prices/<TICKER>`` and the claims metrics read any ticker matching
+#: :data:`~rotation_utils.sources.prices.TICKER_PATTERN`, online on first use.
 PRICE_TICKERS = (*REPORT_TICKERS, "DIA", "SMH", "XBI", "EEM", "EFA", "GLD", "TLT", "VNQ", "VIX")
 
 

@@ -499,9 +499,10 @@ def price_table(ctx: Context, ticker: str) -> pd.DataFrame | str:
     ticker, ``ctx.tables["prices/<TICKER>"]`` when given, else its own table read once per
     context from every provider that has it
     (:func:`rotation_utils.sources.prices.close_table`: the same splice, segments and gap
-    rule). Without ``ROTATION_MIRROR`` only the tickers of
-    :data:`rotation_utils.catalog.PRICE_TICKERS` are downloaded. A ticker no provider has is
-    a reason, never an error: its claim is not checkable.
+    rule). Without ``ROTATION_MIRROR`` any ticker is downloaded on first use from the online
+    provider into the download cache, which serves it until its max age (a second check asks
+    nothing). A ticker no provider has, or a download that fails (offline, HTTP 404), is a
+    reason, never an error: its claim is not checkable.
     """
     close = ctx.table("etf_close")
     if ticker in close.columns or ticker in REPORT_TICKERS:
@@ -514,17 +515,12 @@ def price_table(ctx: Context, ticker: str) -> pd.DataFrame | str:
 
 
 def _read_closes(ticker: str) -> pd.DataFrame | str:
-    from ..catalog import PRICE_TICKERS
-    from ..sources._fetch import mirror_dir
     from ..sources.prices import close_table
 
     if not _TICKER.match(ticker):  # never put a name that is not a ticker in a path
         return f"{ticker!r} is not a ticker"
-    if mirror_dir() is None and ticker not in PRICE_TICKERS:
-        return (
-            f"no prices for {ticker}: not in the price table, and without ROTATION_MIRROR only "
-            f"{', '.join(PRICE_TICKERS)} are read"
-        )
+    # Online this is the cached, validated download (sources._fetch.load_tables): a failure is
+    # a NetworkError or DataError, so one bad ticker never stops the rest of a claims file.
     try:
         return close_table([ticker])
     except RotationError as e:

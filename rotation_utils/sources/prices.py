@@ -393,7 +393,8 @@ def close_table(tickers: list[str] | tuple[str, ...]) -> pd.DataFrame:
     report does not read (DIA, EEM, VIX, ...): one column per ticker (:func:`read_prices`,
     rounded to 4 decimals as ``etf_close`` is), and per ticker the provider segments in
     ``attrs['provenance']['extra']['segments']``, so the measures apply the same segment and
-    gap rules to them.
+    gap rules to them. Online any valid ticker is downloaded on first use into the download
+    cache (:func:`._fetch.load_tables`) and read from it until its max age.
 
     Raises
     ------
@@ -401,6 +402,8 @@ def close_table(tickers: list[str] | tuple[str, ...]) -> pd.DataFrame:
         A ticker that does not match :data:`TICKER_PATTERN`.
     DataError
         No provider has prices for one of them (the message names it).
+    NetworkError
+        Online, a download failed (HTTP 404 for an unknown ticker, or offline).
     """
     frames, provs, segments = {}, [], {}
     for t in tickers:
