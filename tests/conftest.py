@@ -59,6 +59,9 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own empty parse cache, so no test depends on another's."""
     d = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("ROTATION_CACHE_DIR", str(d))
+    # `--max-age` sets ROTATION_MAX_AGE in the process (the CLI's way of passing it down):
+    # recorded as unset here, so it is removed again after each test
+    monkeypatch.delenv("ROTATION_MAX_AGE", raising=False)
     return d
 
 
