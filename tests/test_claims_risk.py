@@ -308,3 +308,16 @@ def test_the_risk_examples_run():
 
     result = doctest.testmod(risk)
     assert result.attempted >= 10 and result.failed == 0
+
+
+def test_a_volatility_ratio_by_hand(ctx, mirror):
+    """ "Small caps were 1.2 times as volatile as the S&P 500": an expression of two measures."""
+
+    def vol(ticker: str) -> float:
+        rows = _spliced(mirror, ticker, "2026-01-02", "2026-03-31")
+        logs = [math.log(rows[i][1] / rows[i - 1][1]) for i in range(1, len(rows))]
+        return _stdev(logs) * math.sqrt(252)
+
+    v = evaluate(ctx, "volatility:IWM:2026-01-02:2026-03-31 / volatility:SPY:2026-01-02:2026-03-31")
+    assert v.value == pytest.approx(vol("IWM") / vol("SPY"), rel=1e-5) and v.unit == "x"
+    assert v.value > 1  # small caps swung more
