@@ -56,7 +56,6 @@ __all__ = [
 
 INDEXES = ("S&P 500", "S&P 400", "S&P 600")
 SECTORS = tuple(sorted(SECTOR_ETFS.values()))
-_SPDR_OF_SECTOR = {v: k for k, v in SECTOR_ETFS.items()}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 #: A ticker as the price loaders accept it (no "^": the VIX index is ``VIX``).
@@ -64,8 +63,6 @@ _TICKER = TICKER_PATTERN
 #: Units of the FRED series whose unit is known without data (expressions read it); any other
 #: series is a level (:func:`rotation_utils.sources.fred.fred_unit`).
 _FRED_UNITS = FRED_UNITS
-#: Longest stretch between two rows of a daily price table that is not a gap (a long weekend).
-_MAX_ROW_GAP = pd.Timedelta(days=5)
 
 
 def _v(
