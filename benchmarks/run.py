@@ -232,10 +232,14 @@ def bench_report(backfill: bool) -> None:
         def floor_run(k: int) -> float:
             return timed(lambda: _plain_papermill(trivial, tmp / f"floor{k}"))
 
+        last: list = []
+
         def month_run() -> float:
             # force: the same month into the same folder would otherwise be reused, not run
             return timed(
-                lambda: run_report(["2026-01"], tmp / "warm", jobs=2, progress=False, force=True)
+                lambda: last.append(
+                    run_report(["2026-01"], tmp / "warm", jobs=2, progress=False, force=True)
+                )
             )
 
         cold = timed(lambda: run_report(["2026-01"], tmp / "cold", jobs=2, progress=False))
@@ -268,6 +272,10 @@ def bench_report(backfill: bool) -> None:
         row(
             "  where a warm month's time goes (2 workers)",
             _where_time_goes(tmp / "warm" / "2026-01" / "summary.json", warms[-1], 2),
+        )
+        row(
+            "  a warm month's phases (run_report)",
+            ", ".join(f"{k} {v:.2f} s" for k, v in last[-1].phases.items()),
         )
         if backfill:
             months = [f"2025-{m:02d}" for m in range(2, 13)] + ["2026-01"]

@@ -106,3 +106,19 @@ def test_a_changed_notebook_re_runs_every_month(data_copy, tmp_path):
     nb.write_text(json.dumps(doc, indent=1))
     r = run_report(months, out, notebooks=[nb], jobs=1, progress=False)
     assert (r.ran, r.reused) == (2, 0)
+
+
+def test_a_run_reports_the_seconds_of_its_phases(data_copy, tmp_path):
+    out = tmp_path / "reports"
+    first = run_report(MONTHS[-1:], out, notebooks=MACRO, jobs=1, progress=False)
+    assert list(first.phases) == [
+        "staging",
+        "fingerprints",
+        "workers",
+        "notebooks",
+        "publish",
+        "close",
+    ]
+    assert all(v >= 0 for v in first.phases.values()) and first.phases["notebooks"] > 0
+    again = run_report(MONTHS[-1:], out, notebooks=MACRO, jobs=1, progress=False)
+    assert "workers" not in again.phases  # nothing to run: no worker started

@@ -126,16 +126,21 @@ def run_report(
     """
     plan = plan_report(months, out, notebooks=notebooks, jobs=jobs, with_code=with_code)
     factory = _executor_factory(executor, scheduler)
+    clock = _PhaseClock()
     with contextlib.ExitStack() as stack:
         ex: JobExecutor | None = None
         if building_data():
             # the executor first: workers start their kernels while the data are built, and an
             # unreachable scheduler fails before anything is staged
             ex = stack.enter_context(factory(plan.workers))
+            clock.lap("workers")
         stage = stack.enter_context(staging(plan.out, plan.months))
+        clock.lap("staging")
         reuse = _reusable(plan, stage, force=force)
+        clock.lap("fingerprints")
         if ex is None and not all(len(r.results) == len(plan.notebooks) for r in reuse.values()):
             ex = stack.enter_context(factory(plan.workers))  # only when something will run
+            clock.lap("workers")
         try:
             results = _execute(plan, stage, ex, reuse, progress=progress)
         except BaseException:
@@ -145,11 +150,13 @@ def run_report(
             if ex is not None:
                 ex.__exit__(*sys.exc_info())
             raise
+        clock.lap("notebooks")
         failures = _keep_failures(plan, results)
         published = PublishedMonths(
             ran=sum(len(v) for v in results.values()) - sum(len(r.results) for r in reuse.values()),
             reused=sum(len(r.results) for r in reuse.values()),
         )
+        published.phases = clock.phases
         summaries: dict[str, dict] = {}
         for month in plan.months:
             if month in failures:
@@ -162,6 +169,8 @@ def run_report(
             _render(stage.month_dir(month), summaries[month], previous)
             _write_fingerprints(stage.month_dir(month), reuse[month].fingerprints)
             published.append(publish_month(stage.month_dir(month), plan.out, month, stage.run_dir))
+        clock.lap("publish")
+    clock.lap("close")  # workers and kernels shut down, the staging folder removed
     if failures:
         raise ReportError([e for month in plan.months for e in failures.get(month, [])])
     return published
@@ -169,12 +178,31 @@ def run_report(
 
 class PublishedMonths(list):
     """The published month folders (a list of Path), with how many notebooks ran and how many
-    were reused from the published report because their fingerprints had not changed."""
+    were reused from the published report because their fingerprints had not changed, and the
+    seconds each phase of the run took (``phases``: workers, staging, fingerprints, notebooks,
+    publish, close)."""
 
     def __init__(self, *, ran: int = 0, reused: int = 0) -> None:
         super().__init__()
         self.ran = ran
         self.reused = reused
+        self.phases: dict[str, float] = {}
+
+
+class _PhaseClock:
+    """Seconds per phase of a run, for the benchmarks (a phase met twice adds up)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._t = self._now()
+        self.phases: dict[str, float] = {}
+
+    def lap(self, phase: str) -> None:
+        t = self._now()
+        self.phases[phase] = round(self.phases.get(phase, 0.0) + t - self._t, 3)
+        self._t = t
 
 
 @dataclass
