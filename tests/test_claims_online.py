@@ -13,25 +13,12 @@ import pytest
 
 from rotation_utils.claims import check_file
 
+from .test_download import only_localhost  # noqa: F401  (autouse: no address but 127.0.0.1)
+
 MONTH = "2026-08"
 #: The price tables keep closes to 4 decimals of a dollar; on DIA's $460..$535 closes a return
 #: moves by at most ~2e-7.
 ROUNDING = 2e-6
-
-
-@pytest.fixture(autouse=True)
-def only_localhost(monkeypatch):
-    """No test here may reach any address but 127.0.0.1."""
-    real = socket.socket.connect
-
-    def connect(self, address):
-        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-            raise OSError(f"test tried to reach {address[0]}")
-        return real(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
 
 
 def _alphavantage(mirror: Path, ticker: str) -> dict[str, float]:

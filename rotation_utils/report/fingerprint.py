@@ -95,10 +95,11 @@ def data_digests(data_dir: Path, months: Sequence[str]) -> dict[str, str] | None
     from ..facts import load_facts
 
     try:
+        listed = json.loads((data_dir / "manifest.json").read_text())["tables"]
         per_table = {
             name: _table_digests(name, read_table(data_dir, name), months)
             for name in sorted(TABLES)
-            if name in json.loads((data_dir / "manifest.json").read_text())["tables"]
+            if name in listed
         }
         facts = _table_digests("facts", load_facts(data_dir / "facts.csv"), months)
     except (RotationError, OSError, ValueError, KeyError):
