@@ -289,33 +289,13 @@ def bench_report(backfill: bool) -> None:
             )
 
 
-def _revise_one_value(data: Path, table: str, period: str, column: str, value: float) -> None:
-    import gzip
-    import hashlib
-    import io
-    import json
-
-    import pandas as pd
-
-    man = json.loads((data / "manifest.json").read_text())
-    entry = man["tables"][table]
-    path = data / entry["file"]
-    df = pd.read_csv(path, compression="gzip", dtype={"period": str})
-    df.loc[df["period"] == period, column] = value
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, lineterminator="\n")
-    blob = gzip.compress(buf.getvalue().encode(), mtime=0)
-    path.write_bytes(blob)
-    entry["sha256"] = hashlib.sha256(blob).hexdigest()
-    (data / "manifest.json").write_text(json.dumps(man, indent=1))
-
-
 def bench_incremental() -> None:
     """Re-running a backfill: unchanged (everything reused) and after one input month changed
     (only the months at or after it run), against the first run, in one sitting."""
     import shutil
 
     from rotation_utils.report import run_report
+    from tests.data_edits import revise_cell
 
     months = [f"2025-{m:02d}" for m in range(2, 13)] + ["2026-01"]
     saved = os.environ.pop("ROTATION_MIRROR", None)  # a copy of data/ whose one value we revise
@@ -332,7 +312,7 @@ def bench_incremental() -> None:
             t = time.perf_counter()
             same = run_report(months, out, jobs=2, progress=False)
             t_same = time.perf_counter() - t
-            _revise_one_value(data, "fred_monthly", "2025-12", "DFF", 4.0)
+            revise_cell(data, "fred_monthly", "2025-12", "DFF", 4.0)
             t = time.perf_counter()
             changed = run_report(months, out, jobs=2, progress=False)
             t_changed = time.perf_counter() - t

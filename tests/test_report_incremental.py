@@ -3,19 +3,17 @@ changed (the notebook, the code, the parameters, the data as of the month)."""
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from rotation_utils.report import run_report
 from rotation_utils.report.fingerprint import data_digests, fingerprints
 from rotation_utils.report.plan import NOTEBOOK_DIR, months_between
+
+from .data_edits import revise_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 MONTHS = months_between("2026-02", "2026-07")
@@ -30,23 +28,6 @@ def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
-def _revise(data: Path, table: str, period: str, column: str, value: float) -> None:
-    """Change one cell of a derived table in a copy of data/, its manifest kept in step."""
-    man = json.loads((data / "manifest.json").read_text())
-    entry = man["tables"][table]
-    path = data / entry["file"]
-    df = pd.read_csv(path, compression="gzip", dtype={"period": str})
-    row = df.index[df["period"] == period]
-    assert len(row) == 1
-    df.loc[row, column] = value
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, lineterminator="\n")
-    blob = gzip.compress(buf.getvalue().encode(), mtime=0)
-    path.write_bytes(blob)
-    entry["sha256"] = hashlib.sha256(blob).hexdigest()
-    (data / "manifest.json").write_text(json.dumps(man, indent=1))
-
-
 @pytest.fixture
 def data_copy(tmp_path, monkeypatch, no_mirror) -> Path:
     d = tmp_path / "data"
@@ -57,7 +38,7 @@ def data_copy(tmp_path, monkeypatch, no_mirror) -> Path:
 
 def test_fingerprints_change_only_from_the_month_a_row_is_dated(data_copy):
     before = data_digests(data_copy, MONTHS)
-    _revise(data_copy, "fred_monthly", "2026-06", "T10Y2Y", 0.9)
+    revise_cell(data_copy, "fred_monthly", "2026-06", "T10Y2Y", 0.9)
     after = data_digests(data_copy, MONTHS)
     assert [m for m in MONTHS if before[m] != after[m]] == ["2026-06", "2026-07"]
 
@@ -80,7 +61,7 @@ def test_a_revised_value_re_runs_exactly_the_months_at_or_after_it(data_copy, tm
     assert (again.ran, again.reused) == (0, 6)
     assert {m: _snapshot(out / m) for m in MONTHS} == kept  # nothing rewritten, not even the index
 
-    _revise(data_copy, "fred_monthly", "2026-06", "T10Y2Y", 0.9)
+    revise_cell(data_copy, "fred_monthly", "2026-06", "T10Y2Y", 0.9)
     third = run_report(MONTHS, out, notebooks=MACRO, jobs=1, progress=False)
     assert (third.ran, third.reused) == (2, 4)
     for m in MONTHS[:4]:
